@@ -1,0 +1,1 @@
+"""Product catalog: uploads, HTML cleaning, the vector index and search (catalog issue)."""

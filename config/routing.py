@@ -1,0 +1,3 @@
+"""WebSocket routes. The widget consumer arrives with the channels issue."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,16 @@
+"""Settings for pytest: the real settings with a throwaway key and a fast hasher."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests must never depend on a developer's collected static files.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,0 +1,183 @@
+"""Demo data for `make run`: a tenant with its admin, a rep, companies, contacts and a chat.
+
+A second tenant with its own rows shows that the demo admin sees only their own.
+Idempotent: running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from crm.models import (
+    Contact,
+    Conversation,
+    LeadOpportunity,
+    Message,
+    OpportunityProductRecommendation,
+    Platform,
+)
+from crm.services import (
+    company_ensure,
+    contact_get_or_create_for_platform,
+    contact_link_division,
+    conversation_open,
+    division_ensure,
+    message_add,
+)
+from tenants.management.base import JsonSummaryCommand
+from tenants.models import Membership, Tenant
+from tenants.scoping import tenant_scope
+from tenants.services import member_ensure, tenant_ensure
+
+DEMO_CHAT = [
+    (Message.Role.USER, "Hola, necesito medir turbidez en agua potable, rango 0 a 100 NTU."),
+    (
+        Message.Role.ASSISTANT,
+        "Para agua potable en ese rango le sugiero un turbidímetro de laboratorio con "
+        "calibración en formazina. ¿Para qué laboratorio y empresa sería?",
+    ),
+    (Message.Role.USER, "Para el Lab Aguas de Aguas del Valle. Soy Laura Gómez."),
+]
+
+
+class Command(JsonSummaryCommand):
+    help = "Seed a demo tenant (and a second one) for local runs. Idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password", default="demo-pass-2026", help="Password of the demo members."
+        )
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = options["password"]
+        demo, _ = tenant_ensure(slug="demo", name="Hidrolab Demo")
+        if not demo.persona:
+            demo.persona = "Eres Ana, asesora técnica de Hidrolab: clara, precisa y cordial."
+            demo.sales_instructions = (
+                "Califica la necesidad (parámetro, rango, muestra, norma) antes de recomendar. "
+                "Deriva a un asesor humano para cotizaciones mayores a 10.000 USD."
+            )
+            demo.save(update_fields=["persona", "sales_instructions", "updated_at"])
+        admin_membership, _ = member_ensure(
+            tenant=demo,
+            email="admin@demo.example",
+            role=Membership.Role.TENANT_ADMIN,
+            password=password,
+            full_name="Demo Admin",
+        )
+        member_ensure(
+            tenant=demo,
+            email="rep@demo.example",
+            role=Membership.Role.SALES_REP,
+            password=password,
+            full_name="Demo Rep",
+        )
+        with tenant_scope(demo):
+            self._seed_demo_crm(demo)
+
+        other, _ = tenant_ensure(slug="northwind", name="Northwind Sensors")
+        member_ensure(
+            tenant=other,
+            email="admin@northwind.example",
+            role=Membership.Role.TENANT_ADMIN,
+            password=password,
+            full_name="Northwind Admin",
+        )
+        with tenant_scope(other):
+            company = company_ensure(
+                tenant=other, name="Refinería Costa Norte", fiscal_id="900123456-7"
+            )
+            division = division_ensure(tenant=other, company=company, name="Instrumentación")
+            contact, _ = contact_get_or_create_for_platform(
+                tenant=other,
+                platform=Platform.WHATSAPP,
+                platform_user_id="573001112233",
+                full_name="Pedro Ruiz",
+            )
+            contact_link_division(contact=contact, division=division)
+
+        summary = {
+            "tenants": [demo.slug, other.slug],
+            "admin_email": admin_membership.user.email,
+            "rep_email": "rep@demo.example",
+            "password": password,
+        }
+        with tenant_scope(demo):
+            summary["demo_counts"] = {
+                "contacts": Contact.objects.count(),
+                "conversations": Conversation.objects.count(),
+                "opportunities": LeadOpportunity.objects.count(),
+            }
+        self.summarize(
+            options,
+            summary,
+            f"Demo ready. Log in at http://127.0.0.1:8000/admin/ as admin@demo.example "
+            f"or rep@demo.example with password {password!r}.",
+        )
+
+    def _seed_demo_crm(self, demo: Tenant) -> None:
+        aguas = company_ensure(
+            tenant=demo,
+            name="Aguas del Valle S.A.",
+            fiscal_id="800200300-1",
+            crm_company_id="CRM-C-1001",
+        )
+        lab = division_ensure(
+            tenant=demo, company=aguas, name="Lab Aguas", crm_division_id="CRM-D-11"
+        )
+        division_ensure(tenant=demo, company=aguas, name="Compras", crm_division_id="CRM-D-12")
+        minera = company_ensure(tenant=demo, name="Minera Andina Ltda.", fiscal_id="900555111-2")
+        division_ensure(tenant=demo, company=minera, name="Laboratorio Químico")
+
+        laura, _ = contact_get_or_create_for_platform(
+            tenant=demo,
+            platform=Platform.TELEGRAM,
+            platform_user_id="100200300",
+            full_name="Laura Gómez",
+        )
+        if laura.division_id is None:
+            laura.email = "laura.gomez@aguasdelvalle.example"
+            laura.crm_contact_id = "CRM-P-501"
+            laura.problem_statement = "Medición de turbidez en agua potable, 0-100 NTU."
+            laura.save()
+            contact_link_division(contact=laura, division=lab)
+        contact_get_or_create_for_platform(
+            tenant=demo,
+            platform=Platform.WHATSAPP,
+            platform_user_id="573104445566",
+            full_name="Carlos Pérez",
+        )
+        contact_get_or_create_for_platform(
+            tenant=demo, platform=Platform.WIDGET, platform_user_id="visitor-7f3a", full_name=""
+        )
+
+        conversation = conversation_open(tenant=demo, contact=laura, channel=Platform.TELEGRAM)
+        if not conversation.messages.exists():
+            for role, content in DEMO_CHAT:
+                message_add(
+                    conversation=conversation,
+                    role=role,
+                    content=content,
+                    delivery_status=Message.Delivery.DELIVERED
+                    if role != Message.Role.USER
+                    else None,
+                )
+        opportunity = LeadOpportunity.objects.filter(conversation=conversation).first()
+        if opportunity is None:
+            opportunity = LeadOpportunity.objects.create(
+                tenant=demo,
+                contact=laura,
+                conversation=conversation,
+                problem_statement=laura.problem_statement,
+            )
+            OpportunityProductRecommendation.objects.create(
+                tenant=demo,
+                opportunity=opportunity,
+                product_sku="TURB-2100Q",
+                product_name="Turbidímetro portátil 2100Q",
+                justification="Rango 0-1000 NTU cubre 0-100 NTU con resolución 0,01 NTU; "
+                "calibración con formazina según ISO 7027.",
+            )

@@ -1,0 +1,270 @@
+"""The B2B hierarchy (company → division → contact) and the chat record."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from tenants.models import TenantOwnedModel
+from tenants.selectors import tenant_members
+
+
+class Platform(models.TextChoices):
+    WIDGET = "widget", "Web widget"
+    TELEGRAM = "telegram", "Telegram"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    API = "api", "CRM API"
+
+
+def _unique_when_set(field: str, *scope: str, name: str) -> models.UniqueConstraint:
+    # NULL means "not known yet" and never collides. A plain unique index over
+    # a nullable column does that on SQLite and MariaDB alike (MariaDB has no
+    # partial indexes, so a condition would be silently dropped there).
+    return models.UniqueConstraint(fields=["tenant", *scope, field], name=name)
+
+
+class AssignedRepMixin:
+    """The assigned rep must be a member of the row's tenant."""
+
+    def clean(self) -> None:
+        super().clean()  # type: ignore[misc]
+        rep_id = self.assigned_rep_id  # type: ignore[attr-defined]
+        if rep_id and not tenant_members(tenant=self.tenant).filter(pk=rep_id).exists():  # type: ignore[attr-defined]
+            raise ValidationError(
+                {"assigned_rep": "The assigned rep must be a member of this tenant."}
+            )
+
+
+class Company(TenantOwnedModel):
+    name = models.CharField(max_length=200)
+    fiscal_id = models.CharField(
+        "fiscal id", max_length=64, null=True, blank=True, help_text="NIT, RUT, CIF, VAT number…"
+    )
+    crm_company_id = models.CharField("CRM company id", max_length=128, null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+        constraints = [
+            _unique_when_set("fiscal_id", name="company_unique_fiscal_id_per_tenant"),
+            _unique_when_set("crm_company_id", name="company_unique_crm_id_per_tenant"),
+        ]
+        indexes = [models.Index(fields=["tenant", "name"], name="company_tenant_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CompanyDivision(TenantOwnedModel):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="divisions")
+    name = models.CharField(max_length=200, help_text='For example "Lab Aguas" or "Compras".')
+    crm_division_id = models.CharField("CRM division id", max_length=128, null=True, blank=True)
+
+    class Meta:
+        ordering = ["company__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "company", "name"], name="division_unique_name_per_company"
+            ),
+            _unique_when_set("crm_division_id", name="division_unique_crm_id_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company.name} / {self.name}"
+
+
+class Contact(TenantOwnedModel):
+    """The person the bot talks to (not a staff user: those are auth users)."""
+
+    division = models.ForeignKey(
+        CompanyDivision,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        help_text="Unknown until the customer says where they work.",
+    )
+    full_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone_number = models.CharField(max_length=32, blank=True)
+    crm_contact_id = models.CharField("CRM contact id", max_length=128, null=True, blank=True)
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    platform_user_id = models.CharField(
+        "platform user id",
+        max_length=128,
+        null=True,
+        blank=True,
+        help_text="Telegram user id, WhatsApp wa_id, widget visitor id…",
+    )
+    problem_statement = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["full_name", "pk"]
+        constraints = [
+            _unique_when_set(
+                "platform_user_id", "platform", name="contact_unique_platform_user_per_tenant"
+            ),
+            _unique_when_set("crm_contact_id", name="contact_unique_crm_id_per_tenant"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "email"], name="contact_tenant_email"),
+            models.Index(fields=["tenant", "full_name"], name="contact_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.full_name or self.email or self.platform_user_id or f"contact {self.pk}"
+        return f"{label} ({self.get_platform_display()})"
+
+    @property
+    def company(self) -> Company | None:
+        return self.division.company if self.division_id else None
+
+
+class Conversation(AssignedRepMixin, TenantOwnedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        HANDED_OFF = "handed_off", "Handed off to a rep"
+        CLOSED = "closed", "Closed"
+
+    class Intent(models.TextChoices):
+        SALES = "sales", "Sales"
+        SUPPORT = "support", "Support"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    channel = models.CharField(
+        max_length=16,
+        choices=Platform.choices,
+        help_text="The channel the conversation runs on.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    intent_category = models.CharField(
+        "intent", max_length=16, choices=Intent.choices, default=Intent.SALES
+    )
+    assigned_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "-last_activity_at"], name="conv_tenant_status_activity"
+            ),
+            models.Index(fields=["tenant", "-last_activity_at"], name="conv_tenant_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.pk} with {self.contact}"
+
+
+class Message(TenantOwnedModel):
+    class Role(models.TextChoices):
+        USER = "user", "Customer"
+        ASSISTANT = "assistant", "Bot"
+        SYSTEM = "system", "System"
+        AGENT = "agent", "Sales rep"
+
+    class Delivery(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField()
+    external_id = models.CharField(
+        "provider message id",
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="The id Telegram, WhatsApp or the CRM gave this message.",
+    )
+    delivery_status = models.CharField(
+        max_length=16, choices=Delivery.choices, default=Delivery.PENDING
+    )
+    delivery_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="message_conv_created"),
+            models.Index(fields=["tenant", "external_id"], name="message_tenant_external"),
+        ]
+
+    def __str__(self) -> str:
+        text = self.content if len(self.content) <= 60 else self.content[:57] + "…"
+        return f"{self.get_role_display()}: {text}"
+
+
+class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
+    class Status(models.TextChoices):
+        QUALIFIED = "qualified", "Qualified"
+        NEEDS_EXPERT = "needs_expert", "Needs an expert"
+        CLOSED = "closed", "Closed"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opportunities")
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUALIFIED)
+    problem_statement = models.TextField()
+    assigned_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "lead opportunity"
+        verbose_name_plural = "lead opportunities"
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "-created_at"], name="opp_tenant_status_created"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Opportunity {self.pk}: {self.problem_statement[:60]}"
+
+
+class OpportunityProductRecommendation(TenantOwnedModel):
+    opportunity = models.ForeignKey(
+        LeadOpportunity, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    product_sku = models.CharField("product SKU", max_length=128)
+    product_name = models.CharField(max_length=300)
+    justification = models.TextField(help_text="Why the agent recommends it for this need.")
+
+    class Meta:
+        verbose_name = "product recommendation"
+        ordering = ["opportunity", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "opportunity", "product_sku"],
+                name="recommendation_unique_sku_per_opportunity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "product_sku"], name="recommendation_tenant_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_sku} · {self.product_name}"

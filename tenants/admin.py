@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tenants.admin_base import TenantOwnedAdmin
+from tenants.models import Membership, Tenant
+from tenants.services import member_ensure, member_refusal, membership_set_role
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_active", "default_language", "created_at"]
+    list_filter = ["is_active", "default_language"]
+    search_fields = ["name", "slug"]
+    fields = ["name", "slug", "is_active", "default_language", "persona", "sales_instructions"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser and getattr(request, "tenant", None) is None:
+            return queryset
+        tenant = getattr(request, "tenant", None)
+        return queryset.filter(pk=tenant.pk) if tenant else queryset.none()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if request.user.is_superuser:
+            return ["slug"] if obj else []
+        return ["slug", "is_active"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            from django.http import Http404
+
+            raise Http404("No tenant matches the given query.")
+        return obj
+
+
+class MemberAddForm(forms.ModelForm):
+    """Adds a staff user to the tenant by email (the user is created when new)."""
+
+    email = forms.EmailField()
+    full_name = forms.CharField(required=False)
+    password = forms.CharField(
+        widget=forms.PasswordInput, required=False, help_text="Required for a new user."
+    )
+    scope_tenant = None
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        tenant = self.scope_tenant or cleaned.get("tenant")
+        if tenant is not None and cleaned.get("email"):
+            refusal = member_refusal(
+                tenant=tenant, email=cleaned["email"], password=cleaned.get("password")
+            )
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return cleaned
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantOwnedAdmin):
+    list_display = ["user_email", "user_name", "role", "is_deleted", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    list_select_related = ["user"]
+
+    @admin.display(description="email", ordering="user__email")
+    def user_email(self, obj: Membership) -> str:
+        return obj.user.email
+
+    @admin.display(description="name")
+    def user_name(self, obj: Membership) -> str:
+        return obj.user.get_full_name()
+
+    def _may_manage(self, request: HttpRequest) -> bool:
+        if request.user.is_superuser:
+            return True
+        membership = getattr(request, "membership", None)
+        return membership is not None and membership.is_tenant_admin
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._may_manage(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_manage(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may_manage(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_manage(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.user_id == request.user.pk:
+            return False  # an admin cannot lock themselves out
+        return self._may_manage(request) and super().has_delete_permission(request, obj)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            fields = ["email", "full_name", "password", "role"]
+            if request.user.is_superuser and getattr(request, "tenant", None) is None:
+                fields.insert(0, "tenant")
+            return fields
+        return ["user", "role", "is_deleted", "deleted_at", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly.append("user")
+        return readonly
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None:
+            tenant = getattr(request, "tenant", None)
+            fields = ["role"] + (["tenant"] if tenant is None else [])
+            return type(
+                "MemberAddForm",
+                (MemberAddForm,),
+                {
+                    "scope_tenant": tenant,
+                    "Meta": type("Meta", (), {"model": Membership, "fields": fields}),
+                },
+            )
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if change:
+            if "role" in form.changed_data:
+                membership_set_role(membership=obj, role=obj.role)
+            return super().save_model(request, obj, form, change)
+        tenant = form.scope_tenant or form.cleaned_data["tenant"]
+        membership, _ = member_ensure(
+            tenant=tenant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            password=form.cleaned_data.get("password") or None,
+            full_name=form.cleaned_data.get("full_name", ""),
+        )
+        obj.pk = membership.pk

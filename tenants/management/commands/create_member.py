@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from tenants.management.base import JsonSummaryCommand
+from tenants.models import Membership
+from tenants.selectors import tenant_get_by_slug
+from tenants.services import MemberError, member_ensure
+
+
+class Command(JsonSummaryCommand):
+    help = (
+        "Create a staff user who is a member of a tenant, "
+        "or update their role and password. Idempotent."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug", help="The tenant's slug.")
+        parser.add_argument("email", help="The member logs in with this email.")
+        parser.add_argument("--role", required=True, choices=Membership.Role.values)
+        parser.add_argument("--password", help="Required for a new member.")
+        parser.add_argument("--full-name", default="")
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_get_by_slug(slug=options["slug"])
+        if tenant is None:
+            raise CommandError(f"No tenant with slug {options['slug']!r}: run create_tenant first.")
+        try:
+            membership, result = member_ensure(
+                tenant=tenant,
+                email=options["email"],
+                role=options["role"],
+                password=options["password"],
+                full_name=options["full_name"],
+            )
+        except MemberError as exc:
+            raise CommandError(str(exc)) from exc
+        state = "created" if result.created else ("updated" if result.changed else "unchanged")
+        self.summarize(
+            options,
+            {
+                "tenant": tenant.slug,
+                "email": membership.user.email,
+                "role": membership.role,
+                "user_id": membership.user_id,
+                "status": state,
+                "changed": result.changed,
+            },
+            f"Member {membership.user.email} of {tenant.slug} as {membership.role}: {state}.",
+        )
