@@ -14,3 +14,6 @@ STORAGES = {
 }
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Static files come from the finders; no collected folder is needed (or warned about).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -150,4 +150,5 @@ class MembershipAdmin(TenantOwnedAdmin):
             password=form.cleaned_data.get("password") or None,
             full_name=form.cleaned_data.get("full_name", ""),
         )
-        obj.pk = membership.pk
+        # The admin logs and redirects with the object it built; make it the saved row.
+        obj.pk, obj.user, obj.tenant = membership.pk, membership.user, membership.tenant

@@ -1,0 +1,81 @@
+"""Two tenants and the owner / teammate / outsider trio (see STYLE.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tenants.models import Membership, Tenant
+from tenants.scoping import tenant_scope
+from tenants.services import member_ensure
+from tests.factories import FACTORIES, TenantFactory
+
+PASSWORD = "pw-for-tests"
+
+
+@pytest.fixture
+def tenant_a(db) -> Tenant:
+    return TenantFactory(slug="alpha", name="Alpha Labs")
+
+
+@pytest.fixture
+def tenant_b(db) -> Tenant:
+    return TenantFactory(slug="bravo", name="Bravo Sensors")
+
+
+def _member(tenant: Tenant, email: str, role: str):
+    membership, _ = member_ensure(tenant=tenant, email=email, role=role, password=PASSWORD)
+    return membership.user
+
+
+@pytest.fixture
+def owner(tenant_a):
+    """Tenant admin of tenant A."""
+    return _member(tenant_a, "owner@alpha.example", Membership.Role.TENANT_ADMIN)
+
+
+@pytest.fixture
+def teammate(tenant_a):
+    """Sales rep of tenant A."""
+    return _member(tenant_a, "rep@alpha.example", Membership.Role.SALES_REP)
+
+
+@pytest.fixture
+def outsider(tenant_b):
+    """Tenant admin of tenant B: must never see tenant A's rows."""
+    return _member(tenant_b, "owner@bravo.example", Membership.Role.TENANT_ADMIN)
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    return django_user_model.objects.create_superuser(
+        "operator@platform.example", "operator@platform.example", PASSWORD
+    )
+
+
+@dataclass
+class TenantRows:
+    """One row of every tenant-owned model, all in one tenant."""
+
+    tenant: Tenant
+    rows: dict
+
+    def __getitem__(self, model):
+        return self.rows[model]
+
+
+def make_rows(tenant: Tenant) -> TenantRows:
+    with tenant_scope(tenant):
+        rows = {model: factory(tenant=tenant) for model, factory in FACTORIES.items()}
+    return TenantRows(tenant=tenant, rows=rows)
+
+
+@pytest.fixture
+def rows_a(tenant_a) -> TenantRows:
+    return make_rows(tenant_a)
+
+
+@pytest.fixture
+def rows_b(tenant_b) -> TenantRows:
+    return make_rows(tenant_b)

@@ -1,0 +1,144 @@
+"""factory-boy factories for every model; related objects stay in one tenant.
+
+``FACTORIES`` maps each tenant-owned model to its factory; a unit test checks
+that no tenant-owned model is missing from it, so the parametrised isolation
+tests cover every model.
+"""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from factory.django import DjangoModelFactory
+
+from crm.models import (
+    Company,
+    CompanyDivision,
+    Contact,
+    Conversation,
+    LeadOpportunity,
+    Message,
+    OpportunityProductRecommendation,
+    Platform,
+)
+from tenants.models import Membership, Tenant
+
+SAME_TENANT = factory.SelfAttribute("..tenant")
+
+
+class TenantFactory(DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+    name = factory.Sequence(lambda n: f"Tenant {n}")
+    persona = "Eres un asesor técnico."
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+
+    @factory.post_generation
+    def _save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class TenantOwnedFactory(DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    tenant = factory.SubFactory(TenantFactory)
+
+
+class MembershipFactory(TenantOwnedFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.SALES_REP
+
+
+class CompanyFactory(TenantOwnedFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n} S.A.")
+    fiscal_id = factory.Sequence(lambda n: f"900{n:06d}-1")
+
+
+class CompanyDivisionFactory(TenantOwnedFactory):
+    class Meta:
+        model = CompanyDivision
+
+    company = factory.SubFactory(CompanyFactory, tenant=SAME_TENANT)
+    name = factory.Sequence(lambda n: f"Lab {n}")
+
+
+class ContactFactory(TenantOwnedFactory):
+    class Meta:
+        model = Contact
+
+    division = factory.SubFactory(CompanyDivisionFactory, tenant=SAME_TENANT)
+    full_name = factory.Faker("name", locale="es_ES")
+    email = factory.Sequence(lambda n: f"contact{n}@customer.example")
+    platform = Platform.TELEGRAM
+    platform_user_id = factory.Sequence(lambda n: str(100000 + n))
+
+
+class ConversationFactory(TenantOwnedFactory):
+    class Meta:
+        model = Conversation
+
+    contact = factory.SubFactory(ContactFactory, tenant=SAME_TENANT)
+    channel = factory.SelfAttribute("contact.platform")
+
+
+class MessageFactory(TenantOwnedFactory):
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory, tenant=SAME_TENANT)
+    role = Message.Role.USER
+    content = factory.Sequence(lambda n: f"Mensaje {n}: necesito un medidor de pH")
+
+
+class LeadOpportunityFactory(TenantOwnedFactory):
+    class Meta:
+        model = LeadOpportunity
+
+    contact = factory.SubFactory(ContactFactory, tenant=SAME_TENANT)
+    conversation = factory.SubFactory(
+        ConversationFactory, tenant=SAME_TENANT, contact=factory.SelfAttribute("..contact")
+    )
+    problem_statement = factory.Sequence(lambda n: f"Need {n}: turbidity 0-100 NTU")
+
+
+class RecommendationFactory(TenantOwnedFactory):
+    class Meta:
+        model = OpportunityProductRecommendation
+
+    opportunity = factory.SubFactory(LeadOpportunityFactory, tenant=SAME_TENANT)
+    product_sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    product_name = factory.Sequence(lambda n: f"Turbidímetro {n}")
+    justification = "Covers the requested range."
+
+
+FACTORIES: dict[type, type[DjangoModelFactory]] = {
+    Membership: MembershipFactory,
+    Company: CompanyFactory,
+    CompanyDivision: CompanyDivisionFactory,
+    Contact: ContactFactory,
+    Conversation: ConversationFactory,
+    Message: MessageFactory,
+    LeadOpportunity: LeadOpportunityFactory,
+    OpportunityProductRecommendation: RecommendationFactory,
+}
