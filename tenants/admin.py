@@ -6,13 +6,13 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from tenants.admin_base import TenantOwnedAdmin
+from tenants.admin_base import NotFoundMixin, TenantOwnedAdmin
 from tenants.models import Membership, Tenant
 from tenants.services import member_ensure, member_refusal, membership_set_role
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "is_active", "default_language", "created_at"]
     list_filter = ["is_active", "default_language"]
     search_fields = ["name", "slug"]
@@ -20,10 +20,10 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         queryset = super().get_queryset(request)
-        if request.user.is_superuser and getattr(request, "tenant", None) is None:
-            return queryset
         tenant = getattr(request, "tenant", None)
-        return queryset.filter(pk=tenant.pk) if tenant else queryset.none()
+        if tenant is not None:
+            return queryset.filter(pk=tenant.pk)
+        return queryset if request.user.is_superuser else queryset.none()
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
@@ -35,14 +35,6 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            from django.http import Http404
-
-            raise Http404("No tenant matches the given query.")
-        return obj
 
 
 class MemberAddForm(forms.ModelForm):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -66,6 +66,17 @@ class DeletedListFilter(admin.SimpleListFilter):
         return queryset.filter(is_deleted=False)
 
 
+class NotFoundMixin:
+    """An object outside the request's scope is a 404, like a missing one
+    (Django's admin would redirect to the index with a message instead)."""
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is None:
+            raise Http404(f"No {self.model._meta.verbose_name} matches the given query.")  # type: ignore[attr-defined]
+        return obj
+
+
 class TenantFieldsMixin:
     """Shared by model admins and inlines: tenant handling of forms and choices."""
 
@@ -89,18 +100,12 @@ class TenantFieldsMixin:
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         tenant = self._member_tenant(request)
-        if db_field.related_model is _user_model() and tenant is not None:
+        if db_field.related_model is get_user_model() and tenant is not None:
             kwargs["queryset"] = tenant_members(tenant=tenant)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-def _user_model() -> type[Model]:
-    from django.apps import apps
-
-    return apps.get_model(settings.AUTH_USER_MODEL)
-
-
-class TenantOwnedAdmin(TenantFieldsMixin, admin.ModelAdmin):
+class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
     form = TenantOwnedForm
     actions = ["restore_selected", "hard_delete_selected"]
 
@@ -115,13 +120,6 @@ class TenantOwnedAdmin(TenantFieldsMixin, admin.ModelAdmin):
         if ordering:
             queryset = queryset.order_by(*ordering)
         return queryset
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            # Another tenant's object is indistinguishable from a missing one.
-            raise Http404(f"No {self.model._meta.verbose_name} matches the given query.")
-        return obj
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))

@@ -82,9 +82,8 @@ def test_sales_rep_cannot_manage_members(client, teammate, owner):
     client.force_login(teammate)
     assert client.get(reverse("admin:tenants_membership_changelist")).status_code == 403
     assert client.get(reverse("admin:tenants_membership_add")).status_code == 403
-    membership = owner.memberships.model.all_objects.model
     with scopes_disabled():
-        owner_membership = membership.objects.get(user=owner)
+        owner_membership = Membership.objects.get(user=owner)
     url = reverse("admin:tenants_membership_change", args=[owner_membership.pk])
     assert client.post(url, {"role": "sales_rep"}).status_code == 403
     owner_membership.refresh_from_db()
