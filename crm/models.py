@@ -249,6 +249,14 @@ class OpportunityProductRecommendation(TenantOwnedModel):
     opportunity = models.ForeignKey(
         LeadOpportunity, on_delete=models.CASCADE, related_name="recommendations"
     )
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recommendations",
+        help_text="The catalog product; the SKU and name below stay if it is removed.",
+    )
     product_sku = models.CharField("product SKU", max_length=128)
     product_name = models.CharField(max_length=300)
     justification = models.TextField(help_text="Why the agent recommends it for this need.")

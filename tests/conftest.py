@@ -79,3 +79,14 @@ def rows_a(tenant_a) -> TenantRows:
 @pytest.fixture
 def rows_b(tenant_b) -> TenantRows:
     return make_rows(tenant_b)
+
+
+@pytest.fixture
+def catalog_index(settings, tmp_path):
+    """A fresh Chroma directory for the test; the embedding model stays loaded."""
+    from catalog import search
+
+    settings.CHROMA_DIR = tmp_path / "chroma"
+    search._lexical_cache.clear()
+    yield settings.CHROMA_DIR
+    search._lexical_cache.clear()

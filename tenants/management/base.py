@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tenants.models import Tenant
 
 
 class JsonSummaryCommand(BaseCommand):
@@ -17,3 +19,9 @@ class JsonSummaryCommand(BaseCommand):
             self.stdout.write(json.dumps(summary, ensure_ascii=False, sort_keys=True))
         else:
             self.stdout.write(self.style.SUCCESS(text))
+
+    def get_tenant(self, slug: str) -> Tenant:
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            raise CommandError(f"No tenant with slug {slug!r}: run create_tenant first.")
+        return tenant

@@ -11,6 +11,7 @@ import factory
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
+from catalog.models import CatalogUpload, Product
 from crm.models import (
     Company,
     CompanyDivision,
@@ -122,17 +123,40 @@ class LeadOpportunityFactory(TenantOwnedFactory):
     problem_statement = factory.Sequence(lambda n: f"Need {n}: turbidity 0-100 NTU")
 
 
+class ProductFactory(TenantOwnedFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"HL-{n:05d}")
+    name = factory.Sequence(lambda n: f"Turbidímetro portátil TU-{n}")
+    category = "Turbidímetros"
+    brand = "Hidrolab"
+    description_html = "<p>Rango 0-1000 <b>NTU</b></p>"
+    clean_text = "Rango 0-1000 NTU"
+
+
+class CatalogUploadFactory(TenantOwnedFactory):
+    class Meta:
+        model = CatalogUpload
+
+    file = factory.django.FileField(filename="catalog.csv", data=b"sku,name\nA-1,Sonda\n")
+    original_name = "catalog.csv"
+
+
 class RecommendationFactory(TenantOwnedFactory):
     class Meta:
         model = OpportunityProductRecommendation
 
     opportunity = factory.SubFactory(LeadOpportunityFactory, tenant=SAME_TENANT)
-    product_sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
-    product_name = factory.Sequence(lambda n: f"Turbidímetro {n}")
+    product_name = factory.SelfAttribute("product.name")
+    product = factory.SubFactory(ProductFactory, tenant=SAME_TENANT)
+    product_sku = factory.SelfAttribute("product.sku")
     justification = "Covers the requested range."
 
 
 FACTORIES: dict[type, type[DjangoModelFactory]] = {
+    Product: ProductFactory,
+    CatalogUpload: CatalogUploadFactory,
     Membership: MembershipFactory,
     Company: CompanyFactory,
     CompanyDivision: CompanyDivisionFactory,

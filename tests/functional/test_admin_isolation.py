@@ -10,6 +10,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from catalog.models import CatalogUpload, Product
 from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
@@ -29,8 +30,21 @@ def _url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+# Sales reps do not manage members and do not see catalog uploads (they read products).
+REP_HIDDEN = {Membership, CatalogUpload}
+
+
+# ...and read the catalog without changing it.
+REP_READ_ONLY = {Product}
+
+
 def _can_view(member_name, model):
-    return not (member_name == "teammate" and model is Membership)
+    return not (member_name == "teammate" and model in REP_HIDDEN)
+
+
+def _own_row_status(member_name, model, view):
+    read_only = member_name == "teammate" and model in REP_READ_ONLY
+    return 403 if read_only and view == "delete" else 200
 
 
 @pytest.fixture
@@ -70,7 +84,8 @@ def test_other_tenants_object_is_404_and_untouched(model, view, member, login, r
     assert client.post(_url(model, view, b_row.pk), {"post": "yes"}).status_code in (404, 403)
     if _can_view(member, model):
         assert client.get(_url(model, view, b_row.pk)).status_code == 404
-        assert client.get(_url(model, view, rows_a[model].pk)).status_code == 200
+        own = client.get(_url(model, view, rows_a[model].pk))
+        assert own.status_code == _own_row_status(member, model, view)
     with tenant_scope(rows_b.tenant):
         b_row = model.all_objects.get(pk=b_row.pk)
     assert b_row.is_deleted is False

@@ -6,7 +6,6 @@ from django.core.management.base import CommandError, CommandParser
 
 from tenants.management.base import JsonSummaryCommand
 from tenants.models import Membership
-from tenants.selectors import tenant_get_by_slug
 from tenants.services import MemberError, member_ensure
 
 
@@ -25,9 +24,7 @@ class Command(JsonSummaryCommand):
         super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_get_by_slug(slug=options["slug"])
-        if tenant is None:
-            raise CommandError(f"No tenant with slug {options['slug']!r}: run create_tenant first.")
+        tenant = self.get_tenant(options["slug"])
         try:
             membership, result = member_ensure(
                 tenant=tenant,

@@ -1,0 +1,96 @@
+"""The tenant's product catalog and the uploads that fill it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tenants.models import TenantOwnedModel
+
+
+class Product(TenantOwnedModel):
+    sku = models.CharField("SKU", max_length=128)
+    name = models.CharField(max_length=300)
+    category = models.CharField(max_length=200, blank=True)
+    brand = models.CharField(max_length=200, blank=True)
+    price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    description_html = models.TextField("description (as uploaded)", blank=True)
+    specs_html = models.TextField("specifications (as uploaded)", blank=True)
+    clean_text = models.TextField(
+        blank=True,
+        help_text="Readable text from the description and specs: what search and the agent read.",
+    )
+    url = models.URLField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+    content_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hash of the uploaded fields: unchanged rows are skipped.",
+    )
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "sku"], name="product_unique_sku_per_tenant"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "is_active", "category"], name="product_tenant_active_cat"
+            ),
+            models.Index(fields=["tenant", "name"], name="product_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.name}"
+
+    @property
+    def is_searchable(self) -> bool:
+        return self.is_active and not self.is_deleted
+
+
+def upload_path(instance: CatalogUpload, filename: str) -> str:
+    return f"catalog_uploads/{instance.tenant_id}/{filename}"
+
+
+class CatalogUpload(TenantOwnedModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to=upload_path)
+    original_name = models.CharField(max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    full_sync = models.BooleanField(
+        default=False, help_text="Deactivate the products that are not in this file."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField("created", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    deactivated_count = models.PositiveIntegerField("deactivated", default=0)
+    failed_count = models.PositiveIntegerField("failed", default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, sku, reason}]")
+    error_message = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Upload {self.pk}: {self.original_name or self.file.name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, int(100 * self.processed_rows / self.total_rows))

@@ -1,0 +1,220 @@
+"""Hybrid product search: dense (Chroma), lexical (BM25 with accent folding and
+trigrams) and exact SKU/model matches, fused by reciprocal rank fusion.
+
+Dense retrieval alone misses SKU lookups, and all-MiniLM-L6-v2 is an English
+model while most catalogs here are Spanish; the lexical ranking covers exact
+terms, missing accents and typos, and the exact-match list puts a product whose
+SKU the customer typed first. ``mode`` selects one ranking for evaluation.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from django.db.models import Count, Max
+
+from catalog.index import embed, get_collection
+from catalog.models import Product
+from catalog.text import fold, model_keys, sku_key, tokens, words
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
+Mode = Literal["fused", "dense", "lexical"]
+RRF_K = 60
+CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product_id: int
+    sku: str
+    name: str
+    score: float
+    sources: tuple[str, ...] = ()
+
+
+@dataclass
+class _Lexical:
+    version: tuple
+    ids: np.ndarray
+    skus: list[str]
+    names: list[str]
+    categories: list[str]
+    brands: list[str]
+    sku_index: dict[str, int]
+    model_index: dict[str, int]
+    retriever: Any = field(repr=False)
+
+
+_lexical_cache: dict[int, _Lexical] = {}
+_cache_lock = threading.Lock()
+
+
+def _catalog_version(tenant: Tenant) -> tuple:
+    stats = Product.objects.filter(tenant=tenant, is_active=True).aggregate(
+        n=Count("pk"), changed=Max("updated_at"), top=Max("pk")
+    )
+    return (tenant.pk, stats["n"], stats["changed"], stats["top"])
+
+
+def _lexical(tenant: Tenant) -> _Lexical | None:
+    import bm25s
+
+    version = _catalog_version(tenant)
+    cached = _lexical_cache.get(tenant.pk)
+    if cached is not None and cached.version == version:
+        return cached
+    with _cache_lock:
+        cached = _lexical_cache.get(tenant.pk)
+        if cached is not None and cached.version == version:
+            return cached
+        rows = list(
+            Product.objects.filter(tenant=tenant, is_active=True)
+            .order_by("pk")
+            .values_list("pk", "sku", "name", "category", "brand", "clean_text")
+        )
+        if not rows:
+            _lexical_cache.pop(tenant.pk, None)
+            return None
+        corpus = [
+            [
+                *tokens(f"{sku} {name} {name} {brand} {category} {text[:4000]}"),
+                sku_key(sku),
+                *model_keys(f"{sku} {name}"),
+            ]
+            for _, sku, name, category, brand, text in rows
+        ]
+        models: dict[str, int] = {}
+        ambiguous: set[str] = set()
+        for i, row in enumerate(rows):
+            for key in model_keys(f"{row[1]} {row[2]}"):
+                if key in models and models[key] != i:
+                    ambiguous.add(key)
+                models[key] = i
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+        built = _Lexical(
+            version=version,
+            ids=np.array([r[0] for r in rows]),
+            skus=[r[1] for r in rows],
+            names=[r[2] for r in rows],
+            categories=[fold(r[3]) for r in rows],
+            brands=[fold(r[4]) for r in rows],
+            sku_index={sku_key(r[1]): i for i, r in enumerate(rows)},
+            model_index={k: i for k, i in models.items() if k not in ambiguous},
+            retriever=retriever,
+        )
+        _lexical_cache[tenant.pk] = built
+        return built
+
+
+def _allowed(lex: _Lexical, filters: dict[str, str]) -> np.ndarray | None:
+    mask = None
+    for key, values in (("category", lex.categories), ("brand", lex.brands)):
+        if filters.get(key):
+            wanted = fold(filters[key])
+            column = np.array([wanted in value for value in values])
+            mask = column if mask is None else mask & column
+    return mask
+
+
+def _lexical_ranking(lex: _Lexical, query: str, mask: np.ndarray | None) -> list[int]:
+    query_tokens = tokens(query) + [sku_key(w) for w in words(query)] + list(model_keys(query))
+    if not query_tokens:
+        return []
+    scores = lex.retriever.get_scores(query_tokens)
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    top = np.argsort(-scores)[:CANDIDATES]
+    return [int(lex.ids[i]) for i in top if scores[i] > 0]
+
+
+def _exact_ranking(lex: _Lexical, query: str, mask: np.ndarray | None) -> list[int]:
+    """Products whose SKU or model number is the query, one of its words or word pairs."""
+    parts = query.split()
+    candidates = [sku_key(query), *(sku_key(p) for p in parts)]
+    candidates += [sku_key(a + b) for a, b in pairwise(parts)]
+    hits: list[int] = []
+    keys = [(lex.sku_index, key) for key in candidates]
+    keys += [(lex.model_index, key) for key in sorted(model_keys(query))]
+    keys += [(lex.model_index, key) for key in candidates]
+    for index, key in keys:
+        position = index.get(key) if len(key) >= 3 else None
+        if position is None or (mask is not None and not mask[position]):
+            continue
+        if int(lex.ids[position]) not in hits:
+            hits.append(int(lex.ids[position]))
+    return hits
+
+
+def _dense_ranking(tenant: Tenant, query: str, filters: dict[str, str], n: int) -> list[int]:
+    collection = get_collection(tenant)
+    count = collection.count()
+    if count == 0:
+        return []
+    where = None
+    clauses = [{key: filters[key]} for key in ("category", "brand") if filters.get(key)]
+    if len(clauses) == 1:
+        where = clauses[0]
+    elif clauses:
+        where = {"$and": clauses}
+    result = collection.query(
+        query_embeddings=embed([query]), n_results=min(n, count), where=where, include=[]
+    )
+    return [int(i) for i in result["ids"][0]]
+
+
+def search(
+    *,
+    tenant: Tenant,
+    query: str,
+    k: int = 5,
+    filters: dict[str, str] | None = None,
+    mode: Mode = "fused",
+) -> list[SearchHit]:
+    """The tenant's best ``k`` active products for ``query``. The caller holds the scope."""
+    query = (query or "").strip()[:500]
+    filters = {key: value for key, value in (filters or {}).items() if value}
+    if not query or k <= 0:
+        return []
+    lex = _lexical(tenant)
+    if lex is None:
+        return []
+    mask = _allowed(lex, filters)
+    rankings: dict[str, list[int]] = {}
+    if mode in ("fused", "lexical"):
+        rankings["lexical"] = _lexical_ranking(lex, query, mask)
+    if mode == "fused":
+        rankings["sku"] = _exact_ranking(lex, query, mask)
+    if mode in ("fused", "dense"):
+        rankings["dense"] = _dense_ranking(tenant, query, filters, CANDIDATES)
+
+    scores: dict[int, float] = {}
+    sources: dict[int, list[str]] = {}
+    for name, ranking in rankings.items():
+        weight = 10.0 if name == "sku" else 1.0
+        for rank, product_id in enumerate(ranking):
+            scores[product_id] = scores.get(product_id, 0.0) + weight / (RRF_K + rank + 1)
+            sources.setdefault(product_id, []).append(name)
+    best = sorted(scores, key=lambda pid: -scores[pid])[:k]
+    position = {int(pid): i for i, pid in enumerate(lex.ids)}
+    hits = []
+    for product_id in best:
+        i = position.get(product_id)
+        if i is None:  # indexed but no longer active: the index is behind the database
+            continue
+        hits.append(
+            SearchHit(
+                product_id=product_id,
+                sku=lex.skus[i],
+                name=lex.names[i],
+                score=round(scores[product_id], 6),
+                sources=tuple(sources[product_id]),
+            )
+        )
+    return hits

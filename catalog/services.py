@@ -1,0 +1,382 @@
+"""Writes on the catalog: imports, product changes, and keeping the index in step.
+
+The caller holds the tenant's scope and passes the tenant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+
+from catalog import index
+from catalog.cleaning import clean_html
+from catalog.models import CatalogUpload, Product
+from catalog.readers import CatalogFileError, RawRow, read_catalog
+from catalog.text import fold
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_STORED_ERRORS = 5000
+ALIASES = {
+    "sku": ("sku", "code", "codigo", "referencia", "ref", "part_number", "item_code"),
+    "name": ("name", "nombre", "producto", "product", "product_name", "title", "titulo"),
+    "category": ("category", "categoria", "familia", "family"),
+    "brand": ("brand", "marca", "fabricante", "manufacturer"),
+    "price": ("price", "precio", "unit_price", "precio_unitario"),
+    "currency": ("currency", "moneda", "divisa"),
+    "description_html": ("description_html", "description", "descripcion", "descripcion_html"),
+    "specs_html": ("specs_html", "specs", "specifications", "especificaciones", "ficha_tecnica"),
+    "url": ("url", "link", "enlace", "product_url"),
+    "is_active": ("is_active", "active", "activo", "enabled"),
+}
+MAX_LENGTH = {
+    "sku": 128,
+    "name": 300,
+    "category": 200,
+    "brand": 200,
+    "url": 500,
+    "description_html": 200_000,
+    "specs_html": 200_000,
+}
+TRUE = {"1", "true", "yes", "si", "sí", "y", "x", "active", "activo"}
+FALSE = {"0", "false", "no", "n", "inactive", "inactivo"}
+_url = URLValidator(schemes=["http", "https"])
+_money = re.compile(r"[^\d,.\-]")
+
+
+class RowError(ValueError):
+    pass
+
+
+@dataclass
+class ProductData:
+    sku: str
+    name: str
+    category: str = ""
+    brand: str = ""
+    price: Decimal | None = None
+    currency: str = ""
+    description_html: str = ""
+    specs_html: str = ""
+    url: str = ""
+    is_active: bool = True
+
+    def content_hash(self) -> str:
+        payload = asdict(self)
+        payload["price"] = str(self.price) if self.price is not None else None
+        raw = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class ImportSummary:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_error(self, row: int, sku: str, reason: str) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append({"row": row, "sku": sku, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_price(text: str) -> Decimal:
+    """Prices as people type them: 1250.5, 1.250,50, 1,250.50, $ 1 250, 99,9 €."""
+    cleaned = _money.sub("", text)
+    if not cleaned or cleaned.count("-") > 1 or cleaned.lstrip("-") == "":
+        raise RowError(f"bad price {text!r}")
+    if "," in cleaned and "." in cleaned:
+        decimal_sep = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
+        thousands = "." if decimal_sep == "," else ","
+        cleaned = cleaned.replace(thousands, "").replace(decimal_sep, ".")
+    elif "," in cleaned or "." in cleaned:
+        sep = "," if "," in cleaned else "."
+        if re.fullmatch(rf"-?\d{{1,3}}(\{sep}\d{{3}})+", cleaned):
+            cleaned = cleaned.replace(sep, "")
+        elif cleaned.count(sep) == 1:
+            cleaned = cleaned.replace(sep, ".")
+        else:
+            raise RowError(f"bad price {text!r}")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise RowError(f"bad price {text!r}") from exc
+    if value < 0:
+        raise RowError(f"bad price {text!r}: negative")
+    if value != value.quantize(Decimal("0.01")):
+        raise RowError(f"bad price {text!r}: more than 2 decimals")
+    if value >= Decimal("1e12"):
+        raise RowError(f"bad price {text!r}: too large")
+    return value.quantize(Decimal("0.01"))
+
+
+def column_map(header: Iterable[str]) -> dict[str, str]:
+    """Our field name for each known column of the file."""
+    wanted = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+    mapping: dict[str, str] = {}
+    for column in header:
+        name = wanted.get(fold(column).replace(" ", "_"))
+        if name and name not in mapping.values():
+            mapping[column] = name
+    return mapping
+
+
+def row_to_data(values: dict[str, str | None], columns: dict[str, str]) -> ProductData:
+    fields: dict[str, str] = {}
+    for column, name in columns.items():
+        value = values.get(column)
+        if value is not None and value.strip():
+            fields[name] = value.strip()
+    if not fields.get("sku"):
+        raise RowError("missing sku")
+    if not fields.get("name"):
+        raise RowError("missing name")
+    for name, limit in MAX_LENGTH.items():
+        if len(fields.get(name, "")) > limit:
+            raise RowError(f"{name} is too long ({len(fields[name])} characters, max {limit})")
+    price = parse_price(fields["price"]) if "price" in fields else None
+    currency = fields.get("currency", "").upper()
+    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        raise RowError(f"bad currency {fields['currency']!r}: use a 3-letter code such as USD")
+    url = fields.get("url", "")
+    if url:
+        try:
+            _url(url)
+        except ValidationError as exc:
+            raise RowError(f"bad url {url!r}") from exc
+    active_text = fold(fields.get("is_active", "true"))
+    if active_text not in TRUE | FALSE:
+        raise RowError(f"bad active flag {fields['is_active']!r}: use yes/no")
+    return ProductData(
+        sku=fields["sku"],
+        name=fields["name"],
+        category=fields.get("category", ""),
+        brand=fields.get("brand", ""),
+        price=price,
+        currency=currency,
+        description_html=fields.get("description_html", ""),
+        specs_html=fields.get("specs_html", ""),
+        url=url,
+        is_active=active_text in TRUE,
+    )
+
+
+def _apply(product: Product, data: ProductData, content_hash: str) -> None:
+    for name, value in asdict(data).items():
+        setattr(product, name, value)
+    product.clean_text = "\n".join(
+        t for t in (clean_html(data.description_html), clean_html(data.specs_html)) if t
+    )
+    product.content_hash = content_hash
+    product.is_deleted = False
+    product.deleted_at = None
+
+
+UPDATE_FIELDS = [
+    *ProductData.__dataclass_fields__,
+    "clean_text",
+    "content_hash",
+    "is_deleted",
+    "deleted_at",
+    "updated_at",
+]
+
+
+def _parse(
+    rows: Iterable[RawRow], columns: dict[str, str], summary: ImportSummary
+) -> tuple[list[tuple[int, ProductData, str]], set[str]]:
+    """Valid rows (first occurrence of each SKU) and the SKU keys seen in the file."""
+    valid: dict[str, tuple[int, ProductData, str]] = {}
+    seen_keys: set[str] = set()
+    for raw in rows:
+        summary.total += 1
+        sku = raw.values.get(next((c for c, n in columns.items() if n == "sku"), ""), "") or ""
+        sku = sku.strip()
+        if sku:
+            seen_keys.add(sku.casefold())
+        if raw.error:
+            summary.add_error(raw.number, sku, raw.error)
+            continue
+        try:
+            data = row_to_data(raw.values, columns)
+        except RowError as exc:
+            summary.add_error(raw.number, sku, str(exc))
+            continue
+        content_hash = data.content_hash()
+        key = data.sku.casefold()
+        if key in valid:
+            first_row, _, first_hash = valid[key]
+            if first_hash != content_hash:
+                summary.add_error(
+                    raw.number,
+                    data.sku,
+                    f"duplicate sku {data.sku!r} with different data "
+                    f"(first seen in row {first_row})",
+                )
+            continue  # an exact repeat of a row is harmless
+        valid[key] = (raw.number, data, content_hash)
+    return list(valid.values()), seen_keys
+
+
+def catalog_import(
+    *,
+    tenant: Tenant,
+    fileobj: IO[bytes],
+    filename: str,
+    full_sync: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Upsert the file's products by SKU, report bad rows, keep the index in step.
+
+    Raises CatalogFileError when the file as a whole cannot be read; nothing is
+    changed then (full sync never deactivates on a file it could not read).
+    """
+    header, rows = read_catalog(fileobj, filename)
+    columns = column_map(header)
+    missing = [name for name in ("sku", "name") if name not in columns.values()]
+    if missing:
+        raise CatalogFileError(
+            f"the file has no {' or '.join(missing)} column (columns found: {', '.join(header)})"
+        )
+    summary = ImportSummary()
+    valid, seen_keys = _parse(rows, columns, summary)
+    total = len(valid)
+    skipped = summary.total - total  # failed rows and exact repeats: nothing left to do
+    if progress:
+        progress(skipped, summary.total)
+
+    existing = {p.sku.casefold(): p for p in Product.all_objects.filter(tenant=tenant)}
+    for start in range(0, total, BATCH):
+        batch = valid[start : start + BATCH]
+        to_create: list[Product] = []
+        to_update: list[Product] = []
+        now = timezone.now()
+        for _, data, content_hash in batch:
+            product = existing.get(data.sku.casefold())
+            if product is None:
+                product = Product(tenant=tenant)
+                _apply(product, data, content_hash)
+                to_create.append(product)
+            elif (
+                product.content_hash != content_hash
+                or product.is_deleted
+                or product.is_active != data.is_active
+            ):
+                _apply(product, data, content_hash)
+                product.updated_at = now
+                to_update.append(product)
+            else:
+                summary.unchanged += 1
+        with transaction.atomic():
+            created = Product.objects.bulk_create(to_create)
+            if to_update:
+                Product.all_objects.bulk_update(to_update, UPDATE_FIELDS)
+        for product in created:
+            existing[product.sku.casefold()] = product
+        index.index_upsert(tenant=tenant, products=[*created, *to_update])
+        summary.created += len(created)
+        summary.updated += len(to_update)
+        if progress:
+            progress(skipped + min(start + BATCH, total), summary.total)
+
+    if full_sync:
+        stale = Product.objects.filter(tenant=tenant, is_active=True).exclude(
+            pk__in=[p.pk for key, p in existing.items() if key in seen_keys]
+        )
+        stale_ids = list(stale.values_list("pk", flat=True))
+        if stale_ids:
+            Product.objects.filter(pk__in=stale_ids).update(
+                is_active=False, updated_at=timezone.now()
+            )
+            index.index_remove(tenant=tenant, product_ids=stale_ids)
+        summary.deactivated = len(stale_ids)
+    return summary
+
+
+def catalog_upload_process(*, upload: CatalogUpload) -> CatalogUpload:
+    """Run a stored upload, recording progress, counts and row errors on it."""
+    upload.status = CatalogUpload.Status.PROCESSING
+    upload.started_at = timezone.now()
+    upload.error_message = ""
+    upload.save(update_fields=["status", "started_at", "error_message", "updated_at"])
+
+    def progress(done: int, total: int) -> None:
+        CatalogUpload.objects.filter(pk=upload.pk).update(
+            processed_rows=done, total_rows=total, updated_at=timezone.now()
+        )
+
+    try:
+        with upload.file.open("rb") as fileobj:
+            summary = catalog_import(
+                tenant=upload.tenant,
+                fileobj=fileobj,
+                filename=upload.original_name or upload.file.name,
+                full_sync=upload.full_sync,
+                progress=progress,
+            )
+    except CatalogFileError as exc:
+        upload.status = CatalogUpload.Status.FAILED
+        upload.error_message = str(exc)
+    except Exception:
+        logger.exception("catalog upload %s failed", upload.pk)
+        upload.status = CatalogUpload.Status.FAILED
+        upload.error_message = (
+            "The import stopped on an internal error; the operators were notified."
+        )
+    else:
+        upload.status = CatalogUpload.Status.DONE
+        upload.total_rows = upload.processed_rows = summary.total
+        upload.created_count = summary.created
+        upload.updated_count = summary.updated
+        upload.unchanged_count = summary.unchanged
+        upload.deactivated_count = summary.deactivated
+        upload.failed_count = summary.failed
+        upload.errors = summary.errors
+    upload.finished_at = timezone.now()
+    upload.save()
+    return upload
+
+
+def product_save(*, product: Product) -> Product:
+    """Save an edited product, recompute its clean text and hash, and update the index."""
+    data = ProductData(
+        **{name: getattr(product, name) for name in ProductData.__dataclass_fields__}
+    )
+    _apply(product, data, data.content_hash())
+    product.save()
+    index.index_upsert(tenant=product.tenant, products=[product])
+    return product
+
+
+def products_soft_delete(*, tenant: Tenant, products: Iterable[Product]) -> int:
+    ids = [p.pk for p in products]
+    count, _ = Product.objects.filter(tenant=tenant, pk__in=ids).delete()
+    index.index_remove(tenant=tenant, product_ids=ids)
+    return count
+
+
+def products_restore(*, tenant: Tenant, products: Iterable[Product]) -> int:
+    ids = [p.pk for p in products]
+    count = Product.all_objects.filter(tenant=tenant, pk__in=ids, is_deleted=True).restore()
+    index.index_upsert(tenant=tenant, products=Product.objects.filter(pk__in=ids))
+    return count

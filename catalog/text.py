@@ -1,0 +1,44 @@
+"""Text normalisation shared by indexing and search: accent folding and tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_STOP_WORDS_TEXT = """a al an and con de del el en for i in is la las los me my necesito need of
+on or para por que the to un una unos unas y with busco quiero want"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+_WORD = re.compile(r"[a-z0-9µ]+(?:[./][a-z0-9µ]+)*")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents (á→a, ñ→n), keep µ; for matching, never for display."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("μ", "µ")
+
+
+def words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
+
+
+def tokens(text: str) -> list[str]:
+    """Words plus character trigrams of longer words, so typos still share most tokens."""
+    out: list[str] = []
+    for word in words(text):
+        out.append(word)
+        if len(word) >= 5 and word.isalpha():
+            out.extend(f"~{word[i : i + 3]}" for i in range(len(word) - 2))
+    return out
+
+
+_MODEL = re.compile(r"(?<![a-z0-9])([a-z]{1,6})[\s\-]?(\d{2,6}[a-z]{0,2})(?![a-z0-9])")
+
+
+def model_keys(text: str) -> set[str]:
+    """Model numbers such as "TU-5200", "tu 5200" or "PT100", as one comparable key each."""
+    return {letters + digits for letters, digits in _MODEL.findall(fold(text))}
+
+
+def sku_key(text: str) -> str:
+    """A SKU or model number compared without case, spaces, dashes, dots or slashes."""
+    return re.sub(r"[\s\-_./]+", "", fold(text))

@@ -1,0 +1,40 @@
+"""One django-tasks-db worker thread inside the web process, for local runs.
+
+`make run` needs no extra process: with ``TASKS_IN_PROCESS_WORKER`` on (the
+default when DEBUG is on) the ASGI app starts this thread. Production turns it
+off and runs ``manage.py db_worker`` processes, as many as needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+_started = threading.Event()
+
+
+def start_in_process_worker() -> bool:
+    if not settings.TASKS_IN_PROCESS_WORKER or _started.is_set():
+        return False
+    _started.set()
+    from django.utils.crypto import get_random_string
+    from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=0.5,
+        batch=False,
+        backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"inprocess-{get_random_string(12)}",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, name="tasks-worker", daemon=True)
+    thread.start()
+    logger.info("Started the in-process task worker (TASKS_IN_PROCESS_WORKER=1).")
+    return True

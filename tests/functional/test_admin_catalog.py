@@ -1,0 +1,131 @@
+"""The catalog in the admin: a tenant admin uploads a file, the upload is processed
+in the background (a django-tasks-db worker), progress and row errors show, the
+error report downloads; sales reps cannot touch the catalog."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from catalog.models import CatalogUpload, Product
+from tenants.scoping import tenant_scope
+
+pytestmark = pytest.mark.django_db
+
+CSV = (
+    "sku,name,price,description_html\n"
+    "HL-1,Turbidímetro TU-1,1250,<p>0-1000 NTU</p>\n"
+    ",Sin código,10,\n"
+    "HL-3,Conductímetro,99.9,<p>µS/cm</p>\n"
+).encode()
+
+
+def xlsx():
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["SKU", "Nombre", "Precio"])
+    workbook.active.append(["HL-X1", "Sonda de pH", 120.5])
+    workbook.active.append(["HL-X2", "Electrodo", "caro"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, name, data, django_capture_on_commit_callbacks, **extra):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:catalog_catalogupload_add"),
+            {"file": SimpleUploadedFile(name, data), **extra},
+        )
+    return response
+
+
+def run_worker():
+    """What a production worker process does: run every queued task, then stop."""
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [("catalogo.csv", CSV, (2, 1, 3)), ("catalogo.xlsx", xlsx(), (1, 1, 3))],
+)
+def test_tenant_admin_uploads_and_sees_progress_and_errors(
+    client,
+    owner,
+    tenant_a,
+    catalog_index,
+    django_capture_on_commit_callbacks,
+    name,
+    data,
+    expected,
+):
+    client.force_login(owner)
+    response = upload(client, name, data, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    with tenant_scope(tenant_a):
+        item = CatalogUpload.objects.get()
+    assert item.status == CatalogUpload.Status.QUEUED  # nothing ran in the request
+    assert item.uploaded_by == owner and item.original_name == name
+    page = client.get(reverse("admin:catalog_catalogupload_change", args=[item.pk]))
+    assert b'http-equiv="refresh"' in page.content  # the page follows progress
+
+    run_worker()
+
+    item.refresh_from_db()
+    created, failed, error_row = expected
+    assert item.status == CatalogUpload.Status.DONE
+    assert (item.created_count, item.failed_count, item.progress_percent) == (created, failed, 100)
+    assert item.errors[0]["row"] == error_row
+    page = client.get(reverse("admin:catalog_catalogupload_change", args=[item.pk]))
+    assert b'http-equiv="refresh"' not in page.content
+    assert b"Download the error report" in page.content
+    report = client.get(reverse("admin:catalog_catalogupload_errors", args=[item.pk]))
+    rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
+    assert rows[0] == ["row", "sku", "reason"]
+    assert rows[1][0] == str(error_row)
+    with tenant_scope(tenant_a):
+        assert Product.objects.count() == created
+
+
+def test_a_broken_file_fails_with_its_reason(
+    client, owner, tenant_a, catalog_index, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    upload(client, "roto.xlsx", b"this is not a zip", django_capture_on_commit_callbacks)
+    run_worker()
+    with tenant_scope(tenant_a):
+        item = CatalogUpload.objects.get()
+    assert item.status == CatalogUpload.Status.FAILED
+    assert "xlsx" in item.error_message
+
+
+def test_wrong_file_type_is_a_form_error(client, owner, tenant_a):
+    client.force_login(owner)
+    response = client.post(
+        reverse("admin:catalog_catalogupload_add"),
+        {"file": SimpleUploadedFile("catalogo.pdf", b"%PDF")},
+    )
+    assert response.status_code == 200
+    assert "Upload a .csv, .xlsx or .json file" in str(response.context["adminform"].form.errors)
+    with tenant_scope(tenant_a):
+        assert not CatalogUpload.objects.exists()
+
+
+def test_sales_rep_cannot_upload_or_change_products(client, teammate, tenant_a, rows_a):
+    client.force_login(teammate)
+    assert client.get(reverse("admin:catalog_catalogupload_add")).status_code == 403
+    assert client.get(reverse("admin:catalog_catalogupload_changelist")).status_code == 403
+    product = rows_a[Product]
+    assert client.get(reverse("admin:catalog_product_changelist")).status_code == 200
+    response = client.post(
+        reverse("admin:catalog_product_change", args=[product.pk]),
+        {"sku": product.sku, "name": "Hackeado", "is_active": "on"},
+    )
+    assert response.status_code == 403
+    product.refresh_from_db()
+    assert product.name != "Hackeado"
