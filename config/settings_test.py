@@ -28,3 +28,8 @@ CHROMA_DIR = Path(tempfile.mkdtemp(prefix="test-chroma-"))
 for _folder in (MEDIA_ROOT, CHROMA_DIR):
     atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 TASKS_IN_PROCESS_WORKER = False
+
+# The LLM: never a real provider from tests, whatever the environment says. Tests
+# that need one start an OpenAI-compatible server on 127.0.0.1 (tests/fakes).
+LLM_API_KEY = ""
+LLM_BASE_URL = "http://127.0.0.1:9/v1"

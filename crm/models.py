@@ -15,6 +15,7 @@ class Platform(models.TextChoices):
     TELEGRAM = "telegram", "Telegram"
     WHATSAPP = "whatsapp", "WhatsApp"
     API = "api", "CRM API"
+    CONSOLE = "console", "Console (chat command)"
 
 
 def _unique_when_set(field: str, *scope: str, name: str) -> models.UniqueConstraint:
@@ -149,6 +150,21 @@ class Conversation(AssignedRepMixin, TenantOwnedModel):
         related_name="+",
     )
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(
+        "needs a rep",
+        default=False,
+        db_index=True,
+        help_text="Flagged for a rep: a fallback answer, a failed delivery or a handoff request.",
+    )
+    attention_reason = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(
+        blank=True, help_text="What this conversation was about; the next one starts from it."
+    )
+    prompt_tokens = models.PositiveIntegerField(default=0, help_text="LLM input tokens, all calls.")
+    completion_tokens = models.PositiveIntegerField(
+        default=0, help_text="LLM output tokens, all calls."
+    )
 
     class Meta:
         ordering = ["-last_activity_at", "-pk"]
@@ -194,12 +210,31 @@ class Message(TenantOwnedModel):
         max_length=16, choices=Delivery.choices, default=Delivery.PENDING
     )
     delivery_error = models.TextField(blank=True)
+    metadata = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What an integration passed with the message (data for the agent, never orders).",
+    )
+    handled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a bot turn took this customer message (answered, or left to a rep).",
+    )
+    answer_mode = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("llm", "LLM"), ("fallback", "Catalog fallback")],
+        help_text="For bot messages: which mode wrote it.",
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_conv_created"),
             models.Index(fields=["tenant", "external_id"], name="message_tenant_external"),
+            models.Index(
+                fields=["conversation", "role", "handled_at"], name="message_conv_pending"
+            ),
         ]
 
     def __str__(self) -> str:

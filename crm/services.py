@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -69,18 +73,54 @@ def contact_get_or_create_for_platform(
 
 
 def conversation_open(*, tenant: Tenant, contact: Contact, channel: str) -> Conversation:
-    """The contact's active conversation on ``channel``, opened when there is none."""
-    conversation = (
+    """The conversation a new message of the contact on ``channel`` belongs to.
+
+    The open one (active or with a rep) if there is one; a conversation closed
+    less than ``CONVERSATION_REOPEN_HOURS`` ago is reopened; otherwise a new one
+    starts (and its prompt carries the previous one's summary).
+    """
+    latest = (
         Conversation.objects.filter(contact=contact, channel=channel)
-        .exclude(status=Conversation.Status.CLOSED)
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
         .first()
     )
-    if conversation is None:
-        conversation = Conversation.objects.create(
-            tenant=tenant, contact=contact, channel=channel, last_activity_at=timezone.now()
-        )
+    if latest is not None and latest.status != Conversation.Status.CLOSED:
+        return latest
+    now = timezone.now()
+    window = timedelta(hours=settings.CONVERSATION_REOPEN_HOURS)
+    if latest is not None and latest.closed_at and now - latest.closed_at < window:
+        latest.status = Conversation.Status.ACTIVE
+        latest.closed_at = None
+        latest.save(update_fields=["status", "closed_at", "updated_at"])
+        return latest
+    return conversation_start(tenant=tenant, contact=contact, channel=channel)
+
+
+def conversation_start(*, tenant: Tenant, contact: Contact, channel: str) -> Conversation:
+    """A new conversation, whatever came before."""
+    return Conversation.objects.create(
+        tenant=tenant, contact=contact, channel=channel, last_activity_at=timezone.now()
+    )
+
+
+def conversation_close(*, conversation: Conversation, summary: str | None = None) -> Conversation:
+    conversation.status = Conversation.Status.CLOSED
+    conversation.closed_at = timezone.now()
+    fields = ["status", "closed_at", "updated_at"]
+    if summary is not None:
+        conversation.summary = summary
+        fields.append("summary")
+    conversation.save(update_fields=fields)
     return conversation
+
+
+def conversation_flag(*, conversation: Conversation, reason: str) -> None:
+    """Put the conversation in front of a rep, saying why."""
+    Conversation.objects.filter(pk=conversation.pk).update(
+        needs_attention=True, attention_reason=reason[:300], updated_at=timezone.now()
+    )
+    conversation.needs_attention = True
+    conversation.attention_reason = reason[:300]
 
 
 @transaction.atomic
@@ -91,6 +131,8 @@ def message_add(
     content: str,
     external_id: str | None = None,
     delivery_status: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    answer_mode: str = "",
 ) -> Message:
     """Store a message and move the conversation's last activity to it."""
     if delivery_status is None:
@@ -104,6 +146,8 @@ def message_add(
         content=content,
         external_id=external_id,
         delivery_status=delivery_status,
+        metadata=metadata or {},
+        answer_mode=answer_mode,
     )
     Conversation.objects.filter(pk=conversation.pk).update(
         last_activity_at=message.created_at, updated_at=message.created_at

@@ -90,3 +90,19 @@ def catalog_index(settings, tmp_path):
     search._lexical_cache.clear()
     yield settings.CHROMA_DIR
     search._lexical_cache.clear()
+
+
+@pytest.fixture
+def fake_llm(settings):
+    """An OpenAI-compatible server on 127.0.0.1 that the agent talks to through the SDK."""
+    from tests.fakes.openai_server import FakeLLM
+
+    server = FakeLLM().start()
+    settings.LLM_BASE_URL = server.base_url
+    settings.LLM_API_KEY = "test-key"
+    settings.LLM_MODEL = "deepseek-chat"
+    settings.LLM_TIMEOUT = 5.0
+    settings.LLM_MAX_RETRIES = 2
+    settings.LLM_TURN_TIMEOUT = 30.0
+    yield server
+    server.stop()

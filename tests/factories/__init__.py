@@ -11,6 +11,7 @@ import factory
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
+from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
 from crm.models import (
     Company,
@@ -154,7 +155,19 @@ class RecommendationFactory(TenantOwnedFactory):
     justification = "Covers the requested range."
 
 
+class LLMCallFactory(TenantOwnedFactory):
+    class Meta:
+        model = LLMCall
+
+    conversation = factory.SubFactory(ConversationFactory, tenant=SAME_TENANT)
+    model = "deepseek-chat"
+    prompt_tokens = 812
+    completion_tokens = 64
+    duration_ms = 950
+
+
 FACTORIES: dict[type, type[DjangoModelFactory]] = {
+    LLMCall: LLMCallFactory,
     Product: ProductFactory,
     CatalogUpload: CatalogUploadFactory,
     Membership: MembershipFactory,

@@ -10,6 +10,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
 from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity
 from tenants.models import Membership
@@ -34,8 +35,8 @@ def _url(model, view, *args):
 REP_HIDDEN = {Membership, CatalogUpload}
 
 
-# ...and read the catalog without changing it.
-REP_READ_ONLY = {Product}
+# ...and read the catalog without changing it; LLM call records are read-only for all.
+READ_ONLY_FOR = {Product: {"teammate"}, LLMCall: {"owner", "teammate"}}
 
 
 def _can_view(member_name, model):
@@ -43,7 +44,7 @@ def _can_view(member_name, model):
 
 
 def _own_row_status(member_name, model, view):
-    read_only = member_name == "teammate" and model in REP_READ_ONLY
+    read_only = member_name in READ_ONLY_FOR.get(model, ())
     return 403 if read_only and view == "delete" else 200
 
 

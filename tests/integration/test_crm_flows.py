@@ -132,3 +132,32 @@ def test_soft_deleted_rows_disappear_from_reverse_relations(tenant_a):
         gone.delete()
         assert list(conversation.messages.all()) == [kept]
         assert Message.all_objects.filter(conversation=conversation).count() == 2
+
+
+def test_a_message_after_a_recent_close_reopens_and_after_a_long_one_starts_anew(
+    tenant_a, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.services import conversation_close
+
+    settings.CONVERSATION_REOPEN_HOURS = 24
+    with tenant_scope(tenant_a):
+        contact = ContactFactory(tenant=tenant_a)
+        first = conversation_open(tenant=tenant_a, contact=contact, channel=Platform.WHATSAPP)
+        conversation_close(conversation=first, summary="Cotizó un turbidímetro")
+        again = conversation_open(tenant=tenant_a, contact=contact, channel=Platform.WHATSAPP)
+        assert again.pk == first.pk and again.status == Conversation.Status.ACTIVE
+        assert again.closed_at is None
+
+        conversation_close(conversation=again)
+        Conversation.objects.filter(pk=first.pk).update(
+            closed_at=timezone.now() - timedelta(hours=25)
+        )
+        fresh = conversation_open(tenant=tenant_a, contact=contact, channel=Platform.WHATSAPP)
+        assert fresh.pk != first.pk and fresh.status == Conversation.Status.ACTIVE
+        first.refresh_from_db()
+        assert first.status == Conversation.Status.CLOSED
+        assert first.summary == "Cotizó un turbidímetro"

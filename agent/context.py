@@ -1,0 +1,172 @@
+"""Gather what a turn needs from the database: the pending messages, the CRM
+context, the retrieved products and the history. The caller holds the scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from agent.language import detect_language
+from agent.prompt import (
+    CrmContext,
+    HistoryItem,
+    ProductBrief,
+    build_system_prompt,
+    history_messages,
+)
+from agent.tools import TurnState
+from catalog.models import Product
+from catalog.search import search
+from crm.models import Conversation, LeadOpportunity, Message
+from crm.selectors import contact_open_opportunities, conversation_history
+from tenants.models import Tenant
+
+HISTORY_FETCH = 80
+
+
+@dataclass
+class TurnInput:
+    state: TurnState
+    pending_ids: list[int]
+    query: str
+    language: str
+    products: list[ProductBrief]
+    system_prompt: str
+    history: list[dict[str, str]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def product_brief(product: Product) -> ProductBrief:
+    price = f"{product.price} {product.currency}".strip() if product.price is not None else ""
+    return ProductBrief(
+        sku=product.sku,
+        name=product.name,
+        brand=product.brand,
+        category=product.category,
+        price=price,
+        url=product.url,
+        text=product.clean_text[:600],
+    )
+
+
+def retrieve_products(*, tenant: Tenant, query: str, k: int) -> list[ProductBrief]:
+    hits = search(tenant=tenant, query=query, k=k)
+    products = {p.pk: p for p in Product.objects.filter(pk__in=[h.product_id for h in hits])}
+    return [product_brief(products[h.product_id]) for h in hits if h.product_id in products]
+
+
+def crm_context(*, conversation: Conversation) -> CrmContext:
+    contact = conversation.contact
+    division = contact.division
+    company = division.company if division else None
+    opportunities = (
+        contact_open_opportunities(contact_id=contact.pk)
+        .prefetch_related("recommendations")
+        .order_by("-created_at")[:5]
+    )
+    previous = (
+        Conversation.objects.filter(contact=contact)
+        .exclude(pk=conversation.pk)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    summary = ""
+    if previous is not None:
+        summary = previous.summary
+        if not summary:
+            last_opp = (
+                LeadOpportunity.objects.filter(conversation=previous)
+                .order_by("-created_at")
+                .first()
+            )
+            summary = f"need: {last_opp.problem_statement}" if last_opp else ""
+        if summary:
+            when = previous.last_activity_at or previous.created_at
+            summary = f"({when:%Y-%m-%d}, {previous.get_channel_display()}) {summary}"
+    return CrmContext(
+        contact={
+            "name": contact.full_name,
+            "email": contact.email,
+            "phone": contact.phone_number,
+            "crm_contact_id": contact.crm_contact_id or "",
+            "channel": contact.get_platform_display(),
+        },
+        company={"name": company.name, "crm_company_id": company.crm_company_id or ""}
+        if company
+        else {},
+        division={"name": division.name, "crm_division_id": division.crm_division_id or ""}
+        if division
+        else {},
+        open_opportunities=[
+            {
+                "status": opp.status,
+                "problem_statement": opp.problem_statement,
+                "recommended": [r.product_sku for r in opp.recommendations.all()],
+            }
+            for opp in opportunities
+        ],
+        previous_summary=summary,
+    )
+
+
+def turn_prepare(*, tenant: Tenant, conversation_id: int) -> TurnInput | None:
+    """What the next turn of the conversation works on, or None when it has nothing to do.
+
+    A conversation that is with a rep or closed gets no bot turn: its waiting
+    customer messages are marked taken (they are the rep's now) and None returned.
+    """
+    conversation = Conversation.objects.select_related("contact__division__company", "tenant").get(
+        pk=conversation_id
+    )
+    pending = list(
+        conversation.messages.filter(role=Message.Role.USER, handled_at__isnull=True).order_by(
+            "created_at", "pk"
+        )
+    )
+    if not pending:
+        return None
+    if conversation.status != Conversation.Status.ACTIVE:
+        Message.objects.filter(pk__in=[m.pk for m in pending], handled_at__isnull=True).update(
+            handled_at=timezone.now()
+        )
+        return None
+
+    history = conversation_history(conversation=conversation, limit=HISTORY_FETCH)
+    query = " ".join(m.content for m in pending)[-500:]
+    if len(query.split()) < 4:  # "¿y el precio?": search with the message before too
+        earlier = [m.content for m in history if m.role == Message.Role.USER and m not in pending]
+        if earlier:
+            query = f"{earlier[-1][-300:]} {query}"
+    metadata: dict[str, Any] = {}
+    for message in pending:
+        if isinstance(message.metadata, dict):
+            metadata.update(message.metadata)
+
+    products = retrieve_products(tenant=tenant, query=query, k=settings.AGENT_RETRIEVED_PRODUCTS)
+    language = detect_language(
+        " ".join(m.content for m in pending), default=tenant.default_language
+    )
+    system_prompt = build_system_prompt(
+        tenant_name=tenant.name,
+        persona=tenant.persona,
+        sales_instructions=tenant.sales_instructions,
+        language=language,
+        crm=crm_context(conversation=conversation),
+        metadata=metadata,
+        products=products,
+        metadata_max_chars=settings.AGENT_METADATA_MAX_CHARS,
+    )
+    items = [HistoryItem(role=m.role, content=m.content) for m in history]
+    return TurnInput(
+        state=TurnState(tenant=tenant, conversation=conversation, contact=conversation.contact),
+        pending_ids=[m.pk for m in pending],
+        query=query,
+        language=language,
+        products=products,
+        system_prompt=system_prompt,
+        history=history_messages(items, max_chars=settings.AGENT_HISTORY_CHARS),
+        metadata=metadata,
+    )

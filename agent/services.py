@@ -1,0 +1,284 @@
+"""The turn: take a conversation's waiting customer messages and produce the next reply.
+
+:func:`respond` (async) prepares the turn (``agent.context``), runs the model
+with tools up to ``AGENT_MAX_TOOL_STEPS`` steps, and commits the reply, the
+tools' staged effects, the usage of every LLM call and the "taken" mark on the
+customer messages in one transaction (:func:`turn_commit`). When the LLM cannot
+answer (no key, errors after the SDK's retries, a turn past
+``LLM_TURN_TIMEOUT``) the reply comes from the catalog (``agent.fallback``) and
+the conversation is flagged for a rep.
+
+Exactly once: the commit claims the customer messages it answered; if another
+turn claimed them first, this one stores nothing. A conversation a rep took
+over during the turn gets no bot reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agent.context import TurnInput, turn_prepare
+from agent.fallback import fallback_reply
+from agent.llm import LLMUnavailable, Step, TokenCallback, chat_step, llm_configured
+from agent.models import LLMCall
+from agent.tools import TOOL_SCHEMAS, TurnState, run_tool
+from crm.models import (
+    Contact,
+    Conversation,
+    LeadOpportunity,
+    Message,
+    OpportunityProductRecommendation,
+)
+from crm.services import company_ensure, contact_link_division, division_ensure, message_add
+from tenants.models import Tenant
+from tenants.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DIVISION = "General"
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    mode: str  # "llm" or "fallback"
+    message: Message | None = None
+    handed_off: bool = False
+    reason: str = ""  # why the fallback answered
+    steps: list[Step] = field(default_factory=list)
+
+
+async def respond(
+    conversation: Conversation, *, on_token: TokenCallback | None = None
+) -> TurnResult | None:
+    """Answer the conversation's waiting customer messages; None when there is nothing to say.
+
+    With ``on_token`` the model's text is streamed to it as it comes (a fallback
+    reply arrives as one piece); the stored reply is ``TurnResult.reply``.
+    """
+    tenant = await Tenant.objects.aget(pk=conversation.tenant_id)
+    with tenant_scope(tenant):
+        turn = await sync_to_async(turn_prepare)(tenant=tenant, conversation_id=conversation.pk)
+        if turn is None:
+            return None
+        result = await _run(turn, on_token)
+        if result.mode == "fallback" and on_token is not None and not result.steps_streamed:
+            await on_token(result.reply)
+        stored = await sync_to_async(turn_commit)(turn=turn, result=result)
+    logger.info(
+        "turn conversation=%s mode=%s steps=%d stored=%s%s",
+        conversation.pk,
+        result.mode,
+        len(result.steps),
+        stored is not None,
+        f" reason={result.reason}" if result.reason else "",
+    )
+    return stored
+
+
+@dataclass
+class _Outcome(TurnResult):
+    steps_streamed: bool = False
+
+
+async def _run(turn: TurnInput, on_token: TokenCallback | None) -> _Outcome:
+    if not llm_configured():
+        return _fallback(turn, "no LLM API key configured", [])
+    steps: list[Step] = []
+    failed: list[Step] = []
+    parts: list[str] = []
+    streamed = False
+
+    async def forward(text: str) -> None:
+        nonlocal streamed
+        streamed = True
+        await on_token(text)  # type: ignore[misc]
+
+    messages = [{"role": "system", "content": turn.system_prompt}, *turn.history]
+    max_steps = max(1, settings.AGENT_MAX_TOOL_STEPS)
+    try:
+        async with asyncio.timeout(settings.LLM_TURN_TIMEOUT):
+            for number in range(max_steps):
+                last = number == max_steps - 1
+                step = await chat_step(
+                    messages=messages,
+                    tools=[] if last else TOOL_SCHEMAS,  # the last step must answer in text
+                    on_token=forward if on_token else None,
+                    failed=failed,
+                )
+                steps.append(step)
+                if step.content.strip():
+                    parts.append(step.content.strip())
+                if not step.tool_calls:
+                    break
+                messages.append(step.as_message())
+                for call in step.tool_calls:
+                    output, _ = await sync_to_async(run_tool)(turn.state, call.name, call.arguments)
+                    messages.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": call.id,
+                            "content": json.dumps(output, ensure_ascii=False, default=str),
+                        }
+                    )
+    except LLMUnavailable as exc:
+        return _fallback(turn, f"LLM failed: {exc}", steps + failed, streamed)
+    except TimeoutError:
+        reason = f"LLM turn timed out after {settings.LLM_TURN_TIMEOUT:g} s"
+        return _fallback(turn, reason, steps + failed, streamed)
+    reply = "\n\n".join(parts).strip()
+    if not reply:
+        return _fallback(turn, "the LLM gave no text answer", steps, streamed)
+    return _Outcome(
+        reply=reply,
+        mode="llm",
+        handed_off=bool(turn.state.handoff_reason),
+        steps=steps,
+        steps_streamed=streamed,
+    )
+
+
+def _fallback(turn: TurnInput, reason: str, steps: list[Step], streamed: bool = False) -> _Outcome:
+    logger.warning("fallback reply for conversation %s: %s", turn.state.conversation.pk, reason)
+    return _Outcome(
+        reply=fallback_reply(language=turn.language, products=turn.products),
+        mode="fallback",
+        reason=reason,
+        steps=steps,
+        steps_streamed=streamed,
+    )
+
+
+def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
+    """Store the reply and everything the turn decided, together. The caller holds the scope."""
+    state = turn.state
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=state.conversation.pk)
+        claimed = Message.objects.filter(pk__in=turn.pending_ids, handled_at__isnull=True).update(
+            handled_at=now
+        )
+        if claimed != len(turn.pending_ids):
+            # Another turn answered (some of) these messages first: store nothing.
+            transaction.set_rollback(True)
+            logger.warning("conversation %s: turn lost the race, reply dropped", conversation.pk)
+            return None
+        on_bot = conversation.status == Conversation.Status.ACTIVE
+        message = None
+        if on_bot:
+            if result.mode == "llm":
+                _apply_effects(state, conversation)
+            message = message_add(
+                conversation=conversation,
+                role=Message.Role.ASSISTANT,
+                content=result.reply,
+                answer_mode=result.mode,
+            )
+        _record_usage(state.tenant, conversation, message, result.steps)
+        flag = ""
+        if on_bot and result.mode == "fallback":
+            flag = f"fallback answer ({result.reason})"
+        if on_bot and result.mode == "llm" and state.handoff_reason:
+            flag = f"handoff requested: {state.handoff_reason}"
+            conversation.status = Conversation.Status.HANDED_OFF
+        if flag:
+            conversation.needs_attention = True
+            conversation.attention_reason = flag[:300]
+            conversation.save(
+                update_fields=["status", "needs_attention", "attention_reason", "updated_at"]
+            )
+    if not on_bot:
+        logger.info("conversation %s was taken by a rep during the turn", conversation.pk)
+        return None
+    result.message = message
+    return result
+
+
+def _record_usage(
+    tenant: Tenant, conversation: Conversation, message: Message | None, steps: list[Step]
+) -> None:
+    if not steps:
+        return
+    LLMCall.objects.bulk_create(
+        [
+            LLMCall(
+                tenant=tenant,
+                conversation=conversation,
+                message=message,
+                model=step.model[:100],
+                streamed=step.streamed,
+                prompt_tokens=step.prompt_tokens,
+                completion_tokens=step.completion_tokens,
+                duration_ms=step.duration_ms,
+                outcome=LLMCall.Outcome.ERROR if step.error else LLMCall.Outcome.OK,
+                error=step.error[:500],
+            )
+            for step in steps
+        ]
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(
+        prompt_tokens=F("prompt_tokens") + sum(s.prompt_tokens for s in steps),
+        completion_tokens=F("completion_tokens") + sum(s.completion_tokens for s in steps),
+    )
+
+
+def _apply_effects(state: TurnState, conversation: Conversation) -> None:
+    tenant = state.tenant
+    contact = Contact.objects.select_related("division__company").get(pk=state.contact.pk)
+    if state.contact_changes:
+        for name, value in state.contact_changes.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=[*state.contact_changes, "updated_at"])
+    if state.company_name or state.division_name:
+        company = (
+            company_ensure(tenant=tenant, name=state.company_name)
+            if state.company_name
+            else contact.company
+        )
+        if company is not None:
+            division = division_ensure(
+                tenant=tenant, company=company, name=state.division_name or DEFAULT_DIVISION
+            )
+            if contact.division_id != division.pk:
+                contact_link_division(contact=contact, division=division)
+
+    opportunity = (
+        LeadOpportunity.objects.filter(conversation=conversation)
+        .exclude(status=LeadOpportunity.Status.CLOSED)
+        .order_by("-created_at")
+        .first()
+    )
+    if state.opportunity:
+        if opportunity is None:
+            opportunity = LeadOpportunity.objects.create(
+                tenant=tenant, contact=contact, conversation=conversation, **state.opportunity
+            )
+        else:
+            for name, value in state.opportunity.items():
+                setattr(opportunity, name, value)
+            opportunity.save(update_fields=[*state.opportunity, "updated_at"])
+        contact.problem_statement = state.opportunity["problem_statement"]
+        contact.save(update_fields=["problem_statement", "updated_at"])
+    if state.recommendations and opportunity is not None:
+        for sku, (product, justification) in state.recommendations.items():
+            row = OpportunityProductRecommendation.all_objects.filter(
+                opportunity=opportunity, product_sku=sku
+            ).first()
+            if row is None:
+                row = OpportunityProductRecommendation(
+                    tenant=tenant, opportunity=opportunity, product_sku=sku
+                )
+            row.product = product
+            row.product_name = product.name
+            row.justification = justification
+            row.is_deleted, row.deleted_at = False, None
+            row.save()
