@@ -74,6 +74,7 @@ class Step:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     duration_ms: int = 0
+    seconds: float = 0.0
     model: str = ""
     streamed: bool = False
     error: str = ""
@@ -133,11 +134,13 @@ async def chat_step(
             await _stream(client, kwargs, step, on_token)
     except openai.OpenAIError as exc:
         step.error = describe_error(exc)
-        step.duration_ms = int((time.monotonic() - started) * 1000)
+        step.seconds = time.monotonic() - started
+        step.duration_ms = int(step.seconds * 1000)
         if failed is not None:
             failed.append(step)
         raise LLMUnavailable(step.error) from exc
-    step.duration_ms = int((time.monotonic() - started) * 1000)
+    step.seconds = time.monotonic() - started
+    step.duration_ms = int(step.seconds * 1000)
     return step
 
 

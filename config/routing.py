@@ -1,3 +1,5 @@
-"""WebSocket routes. The widget consumer arrives with the channels issue."""
+"""WebSocket routes: the web widget."""
 
-websocket_urlpatterns: list = []
+from channels_app.widget.routing import websocket_urlpatterns as widget_routes
+
+websocket_urlpatterns: list = [*widget_routes]

@@ -121,6 +121,20 @@ AGENT_RETRIEVED_PRODUCTS = env.int("AGENT_RETRIEVED_PRODUCTS", default=5)
 # A message in a conversation closed longer ago than this opens a new conversation.
 CONVERSATION_REOPEN_HOURS = env.float("CONVERSATION_REOPEN_HOURS", default=24.0)
 
+# Channels: platform API base URLs (tests and staging point them at local servers),
+# the public URL webhooks are registered under, and the inbox's timing.
+TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
+WHATSAPP_API_BASE = env.str("WHATSAPP_API_BASE", default="https://graph.facebook.com/v23.0")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+CHANNEL_SEND_TIMEOUT = env.float("CHANNEL_SEND_TIMEOUT", default=15.0)
+CHANNEL_SEND_RETRIES = env.int("CHANNEL_SEND_RETRIES", default=4)
+WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=256 * 1024)
+INBOX_LEASE_SECONDS = env.int("INBOX_LEASE_SECONDS", default=300)  # a turn's longest time
+INBOX_RECOVER_AFTER = env.int("INBOX_RECOVER_AFTER", default=30)  # seconds before a re-queue
+INBOX_RECOVER_EVERY = env.int("INBOX_RECOVER_EVERY", default=30)
+WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)
+WIDGET_RATE_LIMIT = env.str("WIDGET_RATE_LIMIT", default="10/60")  # messages / seconds
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,6 +3,11 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.generic import RedirectView
 
+from channels_app.api.views import api_messages
+from channels_app.telegram.webhook import telegram_webhook
+from channels_app.whatsapp.webhook import whatsapp_webhook
+from channels_app.widget.views import demo_page
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -12,4 +17,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/telegram/<str:key>/", telegram_webhook, name="telegram-webhook"),
+    path("webhooks/whatsapp/<str:key>/", whatsapp_webhook, name="whatsapp-webhook"),
+    path("api/v1/messages", api_messages, name="api-messages"),
+    path("demo/", demo_page, name="demo"),
 ]

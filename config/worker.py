@@ -36,5 +36,26 @@ def start_in_process_worker() -> bool:
     )
     thread = threading.Thread(target=worker.run, name="tasks-worker", daemon=True)
     thread.start()
+    threading.Thread(target=_recover_forever, name="inbox-recovery", daemon=True).start()
     logger.info("Started the in-process task worker (TASKS_IN_PROCESS_WORKER=1).")
     return True
+
+
+def _recover_forever() -> None:
+    """Re-queue what a previous run left unanswered, then keep sweeping."""
+    import time
+
+    from django.db import close_old_connections
+
+    from channels_app.inbox import inbox_recover
+
+    first = True
+    while True:
+        try:
+            inbox_recover(older_than=0 if first else None)
+        except Exception:
+            logger.exception("inbox recovery failed")
+        finally:
+            close_old_connections()
+        first = False
+        time.sleep(settings.INBOX_RECOVER_EVERY)

@@ -165,6 +165,10 @@ class Conversation(AssignedRepMixin, TenantOwnedModel):
     completion_tokens = models.PositiveIntegerField(
         default=0, help_text="LLM output tokens, all calls."
     )
+    turn_lease_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A worker is answering until then."
+    )
+    turn_lease_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_activity_at", "-pk"]
@@ -189,6 +193,7 @@ class Message(TenantOwnedModel):
     class Delivery(models.TextChoices):
         RECEIVED = "received", "Received"
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         READ = "read", "Read"
@@ -229,9 +234,12 @@ class Message(TenantOwnedModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            # A provider's redelivery of the same message is recognised, not stored twice.
+            _unique_when_set("external_id", name="message_unique_external_id_per_tenant"),
+        ]
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_conv_created"),
-            models.Index(fields=["tenant", "external_id"], name="message_tenant_external"),
             models.Index(
                 fields=["conversation", "role", "handled_at"], name="message_conv_pending"
             ),

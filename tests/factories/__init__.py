@@ -13,6 +13,7 @@ from factory.django import DjangoModelFactory
 
 from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
+from channels_app.models import ChannelAccount, ConversationRoute
 from crm.models import (
     Company,
     CompanyDivision,
@@ -166,7 +167,27 @@ class LLMCallFactory(TenantOwnedFactory):
     duration_ms = 950
 
 
+class ChannelAccountFactory(TenantOwnedFactory):
+    class Meta:
+        model = ChannelAccount
+
+    kind = ChannelAccount.Kind.TELEGRAM
+    name = factory.Sequence(lambda n: f"Bot {n}")
+    bot_token = factory.Sequence(lambda n: f"{100000 + n}:AAtest-token-{n}")
+
+
+class ConversationRouteFactory(TenantOwnedFactory):
+    class Meta:
+        model = ConversationRoute
+
+    conversation = factory.SubFactory(ConversationFactory, tenant=SAME_TENANT)
+    account = factory.SubFactory(ChannelAccountFactory, tenant=SAME_TENANT)
+    address = factory.SelfAttribute("conversation.contact.platform_user_id")
+
+
 FACTORIES: dict[type, type[DjangoModelFactory]] = {
+    ChannelAccount: ChannelAccountFactory,
+    ConversationRoute: ConversationRouteFactory,
     LLMCall: LLMCallFactory,
     Product: ProductFactory,
     CatalogUpload: CatalogUploadFactory,

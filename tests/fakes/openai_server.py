@@ -56,15 +56,19 @@ class Received:
         return [t["function"]["name"] for t in self.body.get("tools", [])]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024  # hundreds of clients connect at once in the benchmark
+
+
 class FakeLLM:
     def __init__(self, default: Callable[[dict[str, Any]], Action] | None = None) -> None:
         self.script: deque[Action] = deque()
         self.requests: list[Received] = []
         self.default = default
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # lifecycle -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
+from channels_app.models import ChannelAccount, ConversationRoute
 from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
@@ -32,11 +33,15 @@ def _url(model, view, *args):
 
 
 # Sales reps do not manage members and do not see catalog uploads (they read products).
-REP_HIDDEN = {Membership, CatalogUpload}
+REP_HIDDEN = {Membership, CatalogUpload, ChannelAccount}
 
 
 # ...and read the catalog without changing it; LLM call records are read-only for all.
-READ_ONLY_FOR = {Product: {"teammate"}, LLMCall: {"owner", "teammate"}}
+READ_ONLY_FOR = {
+    Product: {"teammate"},
+    LLMCall: {"owner", "teammate"},
+    ConversationRoute: {"owner", "teammate"},
+}
 
 
 def _can_view(member_name, model):

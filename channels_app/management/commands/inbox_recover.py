@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from channels_app.inbox import inbox_recover
+from tenants.management.base import JsonSummaryCommand
+
+
+class Command(JsonSummaryCommand):
+    help = (
+        "Re-queue conversations with unanswered messages or unsent replies (after a crash). "
+        "With --loop, keep doing it every N seconds (run it beside the workers)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", type=float, default=0, metavar="SECONDS")
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="Only messages older than this (default INBOX_RECOVER_AFTER).",
+        )
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            summary = inbox_recover(older_than=options["older_than"])
+            self.summarize(
+                options,
+                summary,
+                f"{summary['requeued']} conversation(s) re-queued, "
+                f"{summary['stuck_sends_failed']} uncertain send(s) flagged.",
+            )
+            if not options["loop"]:
+                return
+            time.sleep(options["loop"])

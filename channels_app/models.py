@@ -1,0 +1,114 @@
+"""Channel accounts (one per bot, number, widget or integration) and conversation routes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.db import models
+
+from tenants.models import TenantOwnedModel
+
+
+def new_key() -> str:
+    """A public, unguessable identifier for URLs (webhook paths, widget key)."""
+    return secrets.token_urlsafe(18)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_api_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ChannelAccount(TenantOwnedModel):
+    """One Telegram bot, WhatsApp number, web widget or CRM integration of a tenant.
+
+    Secrets (tokens, app secret, verify token, API key) are write-only: the admin
+    never renders them and nothing logs them. The API key is stored hashed.
+    """
+
+    class Kind(models.TextChoices):
+        TELEGRAM = "telegram", "Telegram bot"
+        WHATSAPP = "whatsapp", "WhatsApp number"
+        WIDGET = "widget", "Web widget"
+        API = "api", "CRM API"
+
+    SECRET_FIELDS = ("bot_token", "webhook_secret", "access_token", "app_secret", "verify_token")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100, help_text="For you: e.g. 'Ventas Colombia'.")
+    key = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_key,
+        editable=False,
+        help_text="Public key in the webhook URL or the widget's script tag.",
+    )
+    is_active = models.BooleanField(default=True)
+    # Telegram
+    bot_token = models.CharField(max_length=200, blank=True)
+    webhook_secret = models.CharField(
+        max_length=256,
+        blank=True,
+        default=new_secret,
+        help_text="Telegram sends it back in X-Telegram-Bot-Api-Secret-Token.",
+    )
+    # WhatsApp Cloud API
+    phone_number_id = models.CharField(max_length=64, blank=True)
+    access_token = models.CharField(max_length=500, blank=True)
+    app_secret = models.CharField(max_length=200, blank=True)
+    verify_token = models.CharField(max_length=200, blank=True, default=new_secret)
+    # Web widget
+    allowed_origins = models.TextField(
+        blank=True, help_text="One origin per line, e.g. https://www.example.com"
+    )
+    greeting = models.CharField(max_length=500, blank=True)
+    color = models.CharField(max_length=7, default="#0b6e4f", help_text="Bubble colour (#rrggbb).")
+    # CRM API
+    api_key_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "name"], name="channel_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.splitlines() if o.strip()]
+
+    def webhook_path(self) -> str:
+        if self.kind in (self.Kind.TELEGRAM, self.Kind.WHATSAPP):
+            return f"/webhooks/{self.kind}/{self.key}/"
+        if self.kind == self.Kind.WIDGET:
+            return f"/ws/widget/{self.key}/"
+        return "/api/v1/messages"
+
+    def set_api_key(self) -> str:
+        """A new API key for this account; returns it once (only its hash is kept)."""
+        raw = f"sk_{secrets.token_urlsafe(32)}"
+        self.api_key_hash = hash_api_key(raw)
+        self.api_key_prefix = raw[:10]
+        return raw
+
+
+class ConversationRoute(TenantOwnedModel):
+    """Where a conversation's replies go: the account and the platform address."""
+
+    conversation = models.OneToOneField(
+        "crm.Conversation", on_delete=models.CASCADE, related_name="route"
+    )
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="routes")
+    address = models.CharField(
+        max_length=128, help_text="Telegram chat id, WhatsApp wa_id, widget visitor id."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.account} → {self.address}"

@@ -1,0 +1,7 @@
+"""Telegram webhook (to be written)."""
+
+from django.http import HttpRequest, JsonResponse
+
+
+async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
+    return JsonResponse({"error": "not implemented"}, status=501)

@@ -1,0 +1,54 @@
+"""What every outbound channel provides, and how to find the one for an account kind.
+
+Each channel package (``telegram``, ``whatsapp``, ``widget``) has a
+``transport.py`` with a module-level ``transport`` object implementing
+:class:`Transport`. The inbox calls it; it never raises for a delivery problem,
+it returns a :class:`SendResult` saying what happened.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from agent.llm import TokenCallback
+    from channels_app.models import ConversationRoute
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    external_ids: list[str] = field(default_factory=list)  # namespaced, e.g. "tg-out:42:17"
+    error: str = ""
+    permanent: bool = False  # blocked by the user, outside the 24-hour window: do not retry
+
+
+class Transport(Protocol):
+    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
+        """Deliver ``text`` (split as the platform needs), retrying what is transient."""
+        ...
+
+    async def typing(self, route: ConversationRoute) -> None:
+        """Show that the bot is writing (best effort; never raises)."""
+        ...
+
+    def token_callback(self, route: ConversationRoute) -> TokenCallback | None:
+        """Where streamed tokens go while the agent writes, or None (no streaming)."""
+        ...
+
+    async def mark_read(self, route: ConversationRoute, external_id: str) -> None:
+        """Tell the platform the customer's message was read (best effort)."""
+        ...
+
+
+OUTBOUND_KINDS = ("telegram", "whatsapp", "widget")
+
+
+def transport_for(kind: str) -> Transport | None:
+    """The transport of an account kind; None for kinds that answer in the request (api)."""
+    if kind not in OUTBOUND_KINDS:
+        return None
+    module = importlib.import_module(f"channels_app.{kind}.transport")
+    return module.transport

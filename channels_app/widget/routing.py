@@ -1,0 +1,3 @@
+"""WebSocket routes of the widget (to be written)."""
+
+websocket_urlpatterns: list = []
