@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 Mode = Literal["fused", "dense", "lexical"]
 RRF_K = 60
 CANDIDATES = 50
+# A key such as "tu5200" carried by more products than this is a generic term ("pt100"), not a
+# model number.
+MODEL_MAX_PRODUCTS = 20
+WEIGHTS = {"sku": 10.0, "model": 10.0, "lexical": 1.0, "dense": 1.0}
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class _Lexical:
     categories: list[str]
     brands: list[str]
     sku_index: dict[str, int]
-    model_index: dict[str, int]
+    model_index: dict[str, list[int]]  # model key -> positions of the products carrying it
     retriever: Any = field(repr=False)
 
 
@@ -89,13 +93,10 @@ def _lexical(tenant: Tenant) -> _Lexical | None:
             ]
             for _, sku, name, category, brand, text in rows
         ]
-        models: dict[str, int] = {}
-        ambiguous: set[str] = set()
+        models: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
             for key in model_keys(f"{row[1]} {row[2]}"):
-                if key in models and models[key] != i:
-                    ambiguous.add(key)
-                models[key] = i
+                models.setdefault(key, []).append(i)
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         built = _Lexical(
@@ -106,7 +107,7 @@ def _lexical(tenant: Tenant) -> _Lexical | None:
             categories=[fold(r[3]) for r in rows],
             brands=[fold(r[4]) for r in rows],
             sku_index={sku_key(r[1]): i for i, r in enumerate(rows)},
-            model_index={k: i for k, i in models.items() if k not in ambiguous},
+            model_index={k: p for k, p in models.items() if len(p) <= MODEL_MAX_PRODUCTS},
             retriever=retriever,
         )
         _lexical_cache[tenant.pk] = built
@@ -134,22 +135,31 @@ def _lexical_ranking(lex: _Lexical, query: str, mask: np.ndarray | None) -> list
     return [int(lex.ids[i]) for i in top if scores[i] > 0]
 
 
-def _exact_ranking(lex: _Lexical, query: str, mask: np.ndarray | None) -> list[int]:
-    """Products whose SKU or model number is the query, one of its words or word pairs."""
+def _exact_rankings(
+    lex: _Lexical, query: str, mask: np.ndarray | None
+) -> tuple[list[int], list[int]]:
+    """Products whose SKU is the query, one of its words or word pairs; and the products
+    carrying a model number the query names (every SKU of that model, in no order)."""
     parts = query.split()
     candidates = [sku_key(query), *(sku_key(p) for p in parts)]
     candidates += [sku_key(a + b) for a, b in pairwise(parts)]
-    hits: list[int] = []
-    keys = [(lex.sku_index, key) for key in candidates]
-    keys += [(lex.model_index, key) for key in sorted(model_keys(query))]
-    keys += [(lex.model_index, key) for key in candidates]
-    for index, key in keys:
-        position = index.get(key) if len(key) >= 3 else None
-        if position is None or (mask is not None and not mask[position]):
-            continue
-        if int(lex.ids[position]) not in hits:
-            hits.append(int(lex.ids[position]))
-    return hits
+    candidates = [key for key in candidates if len(key) >= 3]
+
+    def allowed(position: int) -> bool:
+        return mask is None or bool(mask[position])
+
+    skus: list[int] = []
+    for key in candidates:
+        position = lex.sku_index.get(key)
+        if position is not None and allowed(position) and int(lex.ids[position]) not in skus:
+            skus.append(int(lex.ids[position]))
+    models: list[int] = []
+    for key in [*sorted(model_keys(query)), *candidates]:
+        for position in lex.model_index.get(key, ()):
+            product_id = int(lex.ids[position])
+            if allowed(position) and product_id not in skus and product_id not in models:
+                models.append(product_id)
+    return skus, models
 
 
 def _dense_ranking(tenant: Tenant, query: str, filters: dict[str, str], n: int) -> list[int]:
@@ -190,16 +200,19 @@ def search(
     if mode in ("fused", "lexical"):
         rankings["lexical"] = _lexical_ranking(lex, query, mask)
     if mode == "fused":
-        rankings["sku"] = _exact_ranking(lex, query, mask)
+        rankings["sku"], rankings["model"] = _exact_rankings(lex, query, mask)
     if mode in ("fused", "dense"):
         rankings["dense"] = _dense_ranking(tenant, query, filters, CANDIDATES)
 
     scores: dict[int, float] = {}
     sources: dict[int, list[str]] = {}
     for name, ranking in rankings.items():
-        weight = 10.0 if name == "sku" else 1.0
         for rank, product_id in enumerate(ranking):
-            scores[product_id] = scores.get(product_id, 0.0) + weight / (RRF_K + rank + 1)
+            # The products of a model tie: the other rankings order them.
+            position = 0 if name == "model" else rank
+            scores[product_id] = scores.get(product_id, 0.0) + WEIGHTS[name] / (
+                RRF_K + position + 1
+            )
             sources.setdefault(product_id, []).append(name)
     best = sorted(scores, key=lambda pid: -scores[pid])[:k]
     position = {int(pid): i for i, pid in enumerate(lex.ids)}

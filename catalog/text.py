@@ -22,12 +22,32 @@ def words(text: str) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    """Words plus character trigrams of longer words, so typos still share most tokens."""
+    """Words, character trigrams of longer words (so typos still share most tokens), and
+    quantities with their unit."""
     out: list[str] = []
     for word in words(text):
         out.append(word)
         if len(word) >= 5 and word.isalpha():
             out.extend(f"~{word[i : i + 3]}" for i in range(len(word) - 2))
+    out.extend(quantities(text))
+    return out
+
+
+_UNITS = "ntu|fnu|mg/l|ppm|µs/cm|us/cm|ms/cm|mbar|bar|psi|kpa|mpa|°c|oc|ma|mv|v|nm|mm|cm|ml|l|m"
+_QUANTITY = re.compile(rf"(?<!\w)(?<!\d[.,])(\d+(?:[.,]\d+)?)\s?({_UNITS})(?![a-z0-9µ/])")
+_UNIT_ALIASES = {"us/cm": "µs/cm", "oc": "°c"}  # "uS/cm" typed without µ; "ºC" folds to "oc"
+
+
+def quantities(text: str) -> list[str]:
+    """Numbers with their unit as one token each, whatever the notation: "0-16 bar",
+    "hasta 16 bar" and "0…16 bar" all give "16bar"; "2,5 bar" and "2.50 bar" give "2.5bar"."""
+    out = []
+    for number, unit in _QUANTITY.findall(fold(text)):
+        whole, _, fraction = number.replace(",", ".").partition(".")
+        if len(fraction) == 3 and whole != "0":  # 1.000 m: a thousands separator
+            whole, fraction = whole + fraction, ""
+        number = f"{whole}.{fraction.rstrip('0')}".rstrip(".")
+        out.append(number + _UNIT_ALIASES.get(unit, unit))
     return out
 
 
