@@ -1,7 +1,103 @@
-"""CRM inbound API (to be written)."""
+"""``POST /api/v1/messages``: a CRM sends a customer's message and gets the agent's reply.
 
+Authenticated by the API key of a CRM API channel account (``Authorization:
+Bearer sk_…``). The message is stored first (idempotent by ``external_id``),
+then answered in the request through the same inbox a webhook uses (one turn
+at a time per conversation). The answer is 200 with the reply, or 202 when
+another worker is still answering the conversation (send the same request again
+to collect the reply: a repeated ``external_id`` is never stored twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import ValidationError
+
+from channels_app.api.schemas import MessageIn
+from channels_app.api.services import api_message_store, reply_for
+from channels_app.inbox import conversation_answer
+from channels_app.selectors import channel_account_for_api_key
+from crm.models import Conversation, Message
+from tenants.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
+POLL_EVERY = 0.25
 
 
+def _error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-API-Key", "").strip()
+
+
+def _result(message: Message, reply: Message | None, conversation: Conversation) -> dict[str, Any]:
+    return {
+        "message_id": message.pk,
+        "conversation_id": conversation.pk,
+        "conversation_status": conversation.status,
+        "reply": None
+        if reply is None
+        else {"id": reply.pk, "text": reply.content, "mode": reply.answer_mode},
+    }
+
+
+@csrf_exempt
 async def api_messages(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"error": "not implemented"}, status=501)
+    if request.method != "POST":
+        return _error(405, "use POST")
+    account = await sync_to_async(channel_account_for_api_key)(raw_key=_bearer(request))
+    if account is None:
+        return _error(401, "missing or invalid API key (Authorization: Bearer <key>)")
+    if len(request.body) > settings.WEBHOOK_MAX_BYTES:
+        return _error(413, f"body larger than {settings.WEBHOOK_MAX_BYTES} bytes")
+    try:
+        raw = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _error(400, f"malformed JSON: {exc}")
+    try:
+        data = MessageIn.model_validate(raw)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        return _error(422, "invalid request", details=details)
+
+    tenant = account.tenant
+    with tenant_scope(tenant):
+        message, created = await sync_to_async(api_message_store)(account=account, data=data)
+        reply = await sync_to_async(reply_for)(message=message)
+        if reply is None and message.handled_at is None:
+            await conversation_answer(tenant=tenant, conversation_id=message.conversation_id)
+            reply = await _wait_for_reply(message)
+        conversation = await Conversation.objects.aget(pk=message.conversation_id)
+    body = {**_result(message, reply, conversation), "duplicate": not created}
+    answered = reply is not None or conversation.status != Conversation.Status.ACTIVE
+    return JsonResponse(body, status=200 if answered else 202)
+
+
+async def _wait_for_reply(message: Message) -> Message | None:
+    """The reply, waiting while another worker answers this conversation."""
+    deadline = time.monotonic() + settings.LLM_TURN_TIMEOUT + 10
+    while True:
+        reply = await sync_to_async(reply_for)(message=message)
+        if reply is not None:
+            return reply
+        handled = await Message.objects.filter(pk=message.pk, handled_at__isnull=False).aexists()
+        if handled or time.monotonic() > deadline:
+            return None  # with a rep (no bot reply), or still being answered: 202
+        await asyncio.sleep(POLL_EVERY)
