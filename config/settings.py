@@ -128,6 +128,9 @@ WHATSAPP_API_BASE = env.str("WHATSAPP_API_BASE", default="https://graph.facebook
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 CHANNEL_SEND_TIMEOUT = env.float("CHANNEL_SEND_TIMEOUT", default=15.0)
 CHANNEL_SEND_RETRIES = env.int("CHANNEL_SEND_RETRIES", default=4)
+CHANNEL_SEND_BACKOFF = env.float("CHANNEL_SEND_BACKOFF", default=1.0)  # first retry, doubling
+# A 429 asking to wait longer than this (seconds) fails the send instead of blocking a worker.
+CHANNEL_SEND_MAX_WAIT = env.float("CHANNEL_SEND_MAX_WAIT", default=60.0)
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=256 * 1024)
 INBOX_LEASE_SECONDS = env.int("INBOX_LEASE_SECONDS", default=300)  # a turn's longest time
 INBOX_RECOVER_AFTER = env.int("INBOX_RECOVER_AFTER", default=30)  # seconds before a re-queue

@@ -1,0 +1,143 @@
+"""What the Telegram and WhatsApp senders share: one retry policy over httpx, and text splitting.
+
+:func:`post_json` sends one request and retries what is transient: 429 (waiting what
+``Retry-After`` or the body's ``retry_after`` asks, within ``CHANNEL_SEND_MAX_WAIT``), 5xx and
+network errors (exponential backoff), up to ``CHANNEL_SEND_RETRIES`` retries. Everything
+else (a 4xx the platform means) comes back at once for the caller to class as permanent.
+It never raises for an HTTP or network problem: the caller reads :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class Outcome:
+    """The last answer (or network error) of a request after its retries."""
+
+    status: int | None  # None: no HTTP answer at all (connection refused, timeout)
+    body: Any = None  # parsed JSON, or the text when the body is not JSON
+    error: str = ""  # network error, when status is None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def split_text(text: str, limit: int = 4096) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at a paragraph, line or word
+    boundary when one lies in the last fifth of a piece, never inside a word otherwise."""
+    text = text.strip()
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = -1
+        for boundary in ("\n\n", "\n", " "):
+            at = window.rfind(boundary)
+            if at >= limit * 4 // 5:
+                cut = at
+                break
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _retry_after(response: httpx.Response, body: Any) -> float | None:
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            return None  # an HTTP date: fall back to backoff
+    if isinstance(body, dict):
+        # Telegram: {"ok": false, "error_code": 429, "parameters": {"retry_after": 3}}
+        value = (body.get("parameters") or {}).get("retry_after", body.get("retry_after"))
+        if isinstance(value, int | float):
+            return max(0.0, float(value))
+    return None
+
+
+def _parse(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:2000]
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
+    is_transient: Callable[[int, Any], bool] | None = None,
+    sleep: Callable[[float], Any] = asyncio.sleep,
+) -> Outcome:
+    """POST ``payload`` as JSON, retrying 429, 5xx and network errors with backoff.
+
+    ``is_transient(status, body)`` may widen what is retried (a platform error code
+    that means "try again"). A 429 asking to wait longer than ``CHANNEL_SEND_MAX_WAIT``
+    seconds is returned as it is, not waited for.
+    """
+    retries = settings.CHANNEL_SEND_RETRIES
+    base = settings.CHANNEL_SEND_BACKOFF
+    outcome = Outcome(status=None, error="not sent")
+    for attempt in range(retries + 1):
+        outcome.attempts = attempt + 1
+        wait = base * (2**attempt) * (1 + random.random() / 2)  # noqa: S311 (jitter)
+        try:
+            response = await client.post(url, json=payload, headers=headers)
+        except httpx.HTTPError as exc:
+            outcome = Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:500])
+            outcome.attempts = attempt + 1
+        else:
+            body = _parse(response)
+            outcome = Outcome(status=response.status_code, body=body, attempts=attempt + 1)
+            transient = response.status_code in TRANSIENT_STATUSES or bool(
+                is_transient and is_transient(response.status_code, body)
+            )
+            if outcome.ok or not transient:
+                return outcome
+            asked = _retry_after(response, body)
+            if asked is not None:
+                if asked > settings.CHANNEL_SEND_MAX_WAIT:
+                    return outcome
+                wait = asked
+        if attempt < retries:
+            logger.info("POST %s: %s, retry in %.2f s", _safe(url), _brief(outcome), wait)
+            await sleep(wait)
+    return outcome
+
+
+def _brief(outcome: Outcome) -> str:
+    return f"HTTP {outcome.status}" if outcome.status is not None else outcome.error
+
+
+def _safe(url: str) -> str:
+    """The URL without a Telegram bot token (``/bot<token>/``) for logs."""
+    head, sep, tail = url.partition("/bot")
+    if not sep:
+        return url
+    return f"{head}/bot***/{tail.split('/', 1)[1] if '/' in tail else ''}"
+
+
+def new_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=settings.CHANNEL_SEND_TIMEOUT)
