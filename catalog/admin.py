@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -179,6 +179,13 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
         if not change:
             tenant_id, upload_id = obj.tenant_id, obj.pk
             transaction.on_commit(lambda: catalog_upload_process_task.enqueue(tenant_id, upload_id))
+
+    def response_add(self, request: HttpRequest, obj: CatalogUpload, *args: Any) -> HttpResponse:
+        """After an upload, the page that shows its progress (not the list)."""
+        self.message_user(
+            request, f"“{obj.original_name}” is queued: this page follows its progress."
+        )
+        return HttpResponseRedirect(reverse("admin:catalog_catalogupload_change", args=[obj.pk]))
 
     def get_urls(self) -> list:
         return [

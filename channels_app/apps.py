@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class ChannelsAppConfig(AppConfig):
     name = "channels_app"
+    verbose_name = "Channels"

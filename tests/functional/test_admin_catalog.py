@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from catalog.models import CatalogUpload, Product
+from catalog.search import search
 from tenants.scoping import tenant_scope
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +53,16 @@ def run_worker():
 
 @pytest.mark.parametrize(
     ("name", "data", "expected"),
-    [("catalogo.csv", CSV, (2, 1, 3)), ("catalogo.xlsx", xlsx(), (1, 1, 3))],
+    [
+        ("catalogo.csv", CSV, (2, 1, 3, "turbidimetro TU 1", "HL-1")),
+        ("catalogo.xlsx", xlsx(), (1, 1, 3, "sonda de ph", "HL-X1")),
+    ],
 )
 def test_tenant_admin_uploads_and_sees_progress_and_errors(
     client,
     owner,
     tenant_a,
+    tenant_b,
     catalog_index,
     django_capture_on_commit_callbacks,
     name,
@@ -66,18 +71,21 @@ def test_tenant_admin_uploads_and_sees_progress_and_errors(
 ):
     client.force_login(owner)
     response = upload(client, name, data, django_capture_on_commit_callbacks)
-    assert response.status_code == 302
     with tenant_scope(tenant_a):
         item = CatalogUpload.objects.get()
+    # The admin lands on the upload's own page, which follows its progress.
+    assert response.status_code == 302
+    assert response.url == reverse("admin:catalog_catalogupload_change", args=[item.pk])
     assert item.status == CatalogUpload.Status.QUEUED  # nothing ran in the request
     assert item.uploaded_by == owner and item.original_name == name
-    page = client.get(reverse("admin:catalog_catalogupload_change", args=[item.pk]))
-    assert b'http-equiv="refresh"' in page.content  # the page follows progress
+    page = client.get(response.url)
+    assert b'http-equiv="refresh"' in page.content
+    assert b"is queued" in page.content
 
     run_worker()
 
     item.refresh_from_db()
-    created, failed, error_row = expected
+    created, failed, error_row, query, sku = expected
     assert item.status == CatalogUpload.Status.DONE
     assert (item.created_count, item.failed_count, item.progress_percent) == (created, failed, 100)
     assert item.errors[0]["row"] == error_row
@@ -90,6 +98,9 @@ def test_tenant_admin_uploads_and_sees_progress_and_errors(
     assert rows[1][0] == str(error_row)
     with tenant_scope(tenant_a):
         assert Product.objects.count() == created
+        assert search(tenant=tenant_a, query=query, k=3)[0].sku == sku
+    with tenant_scope(tenant_b):
+        assert search(tenant=tenant_b, query=query, k=3) == []
 
 
 def test_a_broken_file_fails_with_its_reason(
