@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check migrate seed clean
+.PHONY: run test lint check migrate seed clean bench bench-search bench-catalog bench-agent
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,24 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py import_catalog demo catalog/demo/demo_catalog.csv
+	$(BIN)/python manage.py add_channel demo widget --name "Demo widget" --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT) --greeting "¡Hola! Soy Ana, asesora de Hidrolab. ¿Qué necesita medir?"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 ## test: install the dev tools and run the whole pytest suite
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest
+
+## bench: every benchmark (prints figures; see benchmarks/README.md). Run on a quiet machine.
+bench: bench-search bench-catalog bench-agent
+
+bench-search: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search_eval
+
+bench-catalog: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.catalog_bench
+
+bench-agent: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.agent_bench
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -30,7 +30,11 @@ CANDIDATES = 50
 # A key such as "tu5200" carried by more products than this is a generic term ("pt100"), not a
 # model number.
 MODEL_MAX_PRODUCTS = 20
-WEIGHTS = {"sku": 10.0, "model": 10.0, "lexical": 1.0, "dense": 1.0}
+# Dense retrieval weighs 0.7 of the lexical ranking: all-MiniLM-L6-v2 is an English model and
+# most catalogs here are Spanish. Chosen on one labelled query set of the search evaluation
+# (seed 13) and reported on another (seed 7), see benchmarks/README.md; 0.5 scored higher
+# there but lost an English need over a Spanish catalog in tests/integration/test_catalog_search.
+WEIGHTS = {"sku": 10.0, "model": 10.0, "lexical": 1.0, "dense": 0.7}
 
 
 @dataclass(frozen=True)
