@@ -1,0 +1,161 @@
+"""Catalog benchmark: ingestion next to raw encode throughput, and search latency.
+
+On one generated catalog (10,000 products by default), in one run:
+
+1. the texts ingestion embeds (``catalog.index.product_document`` of each product, on the
+   text cleaned from its HTML exactly as the import cleans it), encoded with the same model
+   and the same ``catalog.index.embed``: texts per second. This is the physical limit of
+   ingestion on this machine. It is measured before and after the import, and the ratio is
+   taken against the faster of the two runs;
+2. the real ``catalog_import`` of the catalog as a CSV file into a new tenant with a new Chroma
+   directory (parsing, HTML cleaning, hashing, database writes, embedding, Chroma upserts):
+   products per second;
+3. search latency over varied queries (SKUs, models, needs in Spanish and English, specs,
+   synonyms), warm (after one query has built the lexical index): fused, then dense only and
+   lexical only for context.
+
+    python -m benchmarks.catalog_bench [--products 10000] [--queries 500] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import harness
+from benchmarks.catalog_data import Product, generate, to_csv
+from benchmarks.search_eval import build_queries
+
+
+def ingestion_texts(products: list[Product]) -> list[str]:
+    """What ``catalog_import`` embeds for each product, computed the way it computes it."""
+    from catalog.cleaning import clean_html
+    from catalog.index import product_document
+    from catalog.models import Product as ProductModel
+
+    texts = []
+    for p in products:
+        parts = (clean_html(p.description_html.strip()), clean_html(p.specs_html.strip()))
+        clean_text = "\n".join(t for t in parts if t)
+        row = ProductModel(
+            name=p.name.strip(),
+            brand=p.brand.strip(),
+            category=p.category.strip(),
+            clean_text=clean_text,
+        )
+        texts.append(product_document(row))
+    return texts
+
+
+def encode_rate(texts: list[str]) -> float:
+    from catalog.index import embed
+
+    started = time.perf_counter()
+    vectors = embed(texts)
+    elapsed = time.perf_counter() - started
+    assert len(vectors) == len(texts)
+    return len(texts) / elapsed
+
+
+def check_same_texts(tenant, products: list[Product], texts: list[str]) -> None:
+    """The texts encoded above are the documents the import stored in the index."""
+    from catalog.index import get_collection
+
+    expected = {p.sku: text for p, text in zip(products, texts, strict=True)}
+    stored = get_collection(tenant).get(include=["documents", "metadatas"])
+    assert len(stored["ids"]) == len(products)
+    for document, metadata in zip(stored["documents"], stored["metadatas"], strict=True):
+        assert document == expected[metadata["sku"]], metadata["sku"]
+
+
+def latencies(tenant, queries: list[str], mode: str) -> list[float]:
+    from catalog.search import search
+    from tenants.scoping import tenant_scope
+
+    out = []
+    with tenant_scope(tenant):
+        search(tenant=tenant, query="warm-up", k=5, mode=mode)
+        for query in queries:
+            started = time.perf_counter()
+            search(tenant=tenant, query=query, k=5, mode=mode)
+            out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Catalog ingestion and search benchmark.")
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the import here")
+    args = parser.parse_args()
+
+    products = generate(args.products, args.seed)
+    data = to_csv(products)
+    labelled = build_queries(products, seed=11, scale=3)
+    queries = [q.text for q in random.Random(11).sample(labelled, min(args.queries, len(labelled)))]
+
+    with tempfile.TemporaryDirectory(prefix="catalog-bench-") as workdir:
+        harness.setup_django(Path(workdir))
+        from catalog.index import embed, get_embedder
+
+        print(
+            f"catalog benchmark: {len(products)} products (seed {args.seed}), "
+            f"{len(data) / 1e6:.1f} MB of CSV; {harness.machine()}"
+        )
+        started = time.perf_counter()
+        texts = ingestion_texts(products)
+        cleaning = time.perf_counter() - started
+        chars = statistics.mean(len(t) for t in texts)
+        print(
+            f"texts: {len(texts)}, mean {chars:.0f} characters; HTML cleaning took "
+            f"{cleaning:.1f} s ({len(texts) / cleaning:.0f} products/s)"
+        )
+        get_embedder()
+        embed(texts[:64])  # load and warm the model outside every measure
+
+        encode_before = encode_rate(texts)
+        print(f"raw encode (before import): {encode_before:8.1f} texts/s")
+
+        tenant = harness.new_tenant("bench")
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        summary, seconds = harness.import_file(tenant=tenant, data=data, filename="catalog.csv")
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        assert summary.created == len(products) and not summary.failed, summary.errors[:3]
+        ingestion = len(products) / seconds
+        print(f"ingestion (catalog_import):  {ingestion:8.1f} products/s ({seconds:.1f} s)")
+
+        encode_after = encode_rate(texts)
+        print(f"raw encode (after import):  {encode_after:8.1f} texts/s")
+        from tenants.scoping import tenant_scope
+
+        with tenant_scope(tenant):
+            check_same_texts(tenant, products, texts)
+        best = max(encode_before, encode_after)
+        print(
+            f"ingestion / raw encode: {ingestion / best:.0%} of the faster encode run "
+            f"({ingestion / statistics.mean([encode_before, encode_after]):.0%} of the mean)"
+            "; target >= 80%\n"
+        )
+
+        print(f"search latency over {len(queries)} queries, warm, k=5 (ms):")
+        print(f"{'mode':<9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'mean':>8}")
+        for mode in ("fused", "dense", "lexical"):
+            times = latencies(tenant, queries, mode)
+            figures = [harness.percentile(times, q) for q in (50, 90, 99, 100)]
+            figures.append(statistics.mean(times))
+            print(f"{mode:<9}" + "".join(f"{value:>8.1f}" for value in figures))
+        print("target: fused p99 < 50 ms")
+
+
+if __name__ == "__main__":
+    main()
