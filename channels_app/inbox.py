@@ -78,11 +78,16 @@ def route_ensure(
     return route
 
 
-def inbound_store(*, account: ChannelAccount, inbound: Inbound) -> tuple[Message, bool]:
+def inbound_store(
+    *, account: ChannelAccount, inbound: Inbound, enqueue: bool = True
+) -> tuple[Message, bool]:
     """Store a customer message; ``(message, created)``. The caller holds the tenant's scope.
 
     A message whose provider id is already stored is the provider retrying:
-    the stored one is returned and nothing is written or enqueued.
+    the stored one is returned and nothing is written or enqueued. With
+    ``enqueue=False`` the caller answers the conversation itself (the widget
+    streams the turn to its socket); :func:`inbox_recover` still re-queues it
+    if that caller dies first.
     """
     tenant = account.tenant
     existing = Message.all_objects.filter(external_id=inbound.external_id).first()
@@ -110,7 +115,8 @@ def inbound_store(*, account: ChannelAccount, inbound: Inbound) -> tuple[Message
         if existing is None:
             raise
         return existing, False
-    conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
+    if enqueue:
+        conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return message, True
 
 
@@ -240,6 +246,7 @@ async def _turns(conversation_id: int) -> int:
         )
         typing = None
         if transport is not None and route is not None:
+            await _mark_read(transport, route)
             typing = asyncio.create_task(_keep_typing(transport, route))
         try:
             on_token = transport.token_callback(route) if transport and route else None
@@ -261,6 +268,27 @@ async def _keep_typing(transport: Transport, route: ConversationRoute) -> None:
         with contextlib.suppress(Exception):
             await transport.typing(route)
         await asyncio.sleep(TYPING_EVERY)
+
+
+async def _mark_read(transport: Transport, route: ConversationRoute) -> None:
+    """Tell the platform the bot read the waiting messages (the latest stands for all)."""
+    mark_read = getattr(transport, "mark_read", None)
+    if mark_read is None or route.conversation.status != Conversation.Status.ACTIVE:
+        return
+    latest = await (
+        Message.objects.filter(
+            conversation_id=route.conversation_id,
+            role=Message.Role.USER,
+            handled_at__isnull=True,
+            external_id__isnull=False,
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("external_id", flat=True)
+        .afirst()
+    )
+    if latest:
+        with contextlib.suppress(Exception):
+            await mark_read(route, latest)
 
 
 # Delivery ------------------------------------------------------------------------------
@@ -375,3 +403,51 @@ def inbox_recover(*, older_than: float | None = None) -> dict[str, int]:
             "inbox recovery: %d conversation(s) re-queued, %d stuck", len(pairs), len(stuck)
         )
     return {"requeued": len(pairs), "stuck_sends_failed": len(stuck)}
+
+
+# Delivery statuses the platform reports ------------------------------------------------
+
+_DELIVERY_ORDER = [
+    Message.Delivery.PENDING,
+    Message.Delivery.SENDING,
+    Message.Delivery.SENT,
+    Message.Delivery.DELIVERED,
+    Message.Delivery.READ,
+]
+
+
+def delivery_status_update(
+    *, tenant: Tenant, external_id: str, status: str, error: str = ""
+) -> bool:
+    """Record what the platform says of one of our replies; True when it changed something.
+
+    Statuses only move forward (sent → delivered → read): a late "delivered" never
+    undoes "read". "failed" (before delivery) stores ``error`` and flags the conversation
+    for a rep. An id that is not one of this tenant's replies changes nothing.
+    """
+    if status == Message.Delivery.FAILED:
+        earlier = _DELIVERY_ORDER[:3]
+    elif status in _DELIVERY_ORDER:
+        earlier = _DELIVERY_ORDER[: _DELIVERY_ORDER.index(status)]
+    else:
+        return False
+    fields: dict[str, Any] = {"delivery_status": status, "updated_at": timezone.now()}
+    if status == Message.Delivery.FAILED:
+        fields["delivery_error"] = (error or "delivery failed")[:1000]
+    with tenant_scope(tenant):
+        ours = Message.objects.filter(
+            tenant=tenant,
+            external_id=external_id,
+            role__in=[Message.Role.ASSISTANT, Message.Role.AGENT],
+        )
+        if not ours.filter(delivery_status__in=earlier).update(**fields):
+            return False
+        if status == Message.Delivery.FAILED:
+            message = ours.select_related("conversation").first()
+            if message is not None:
+                reason = error or "delivery failed"
+                conversation_flag(
+                    conversation=message.conversation, reason=f"delivery failed: {reason}"
+                )
+                logger.warning("message %s not delivered: %s", message.pk, reason)
+    return True

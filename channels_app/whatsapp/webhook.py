@@ -1,7 +1,290 @@
-"""WhatsApp webhook (to be written)."""
+"""``/webhooks/whatsapp/<key>/``: the WhatsApp Cloud API webhook of one channel account.
 
-from django.http import HttpRequest, JsonResponse
+GET is Meta's subscription check: ``hub.mode=subscribe`` and the account's verify
+token answer ``hub.challenge`` as text; anything else is 403.
+
+POST is a notification. In order: the account (404), the size (413), the
+``X-Hub-Signature-256`` HMAC-SHA256 of the raw body with the account's app secret
+(403, before anything is parsed), JSON (400), the envelope (400 with the reason).
+Then, in the account's tenant scope, every message of every change is stored
+through the durable inbox (its ``wamid`` as ``"wa:<wamid>"``: a redelivery is
+recognised) and every status updates our reply's delivery status. The request
+answers 200 with counts; the agent's turn runs in the background.
+
+What is read as text: ``text``, interactive ``button_reply``/``list_reply`` titles,
+the legacy template ``button`` text, and a media caption (``"[image] <caption>"``).
+A message the bot cannot read (media without caption, location, contacts, reaction,
+order, ``unsupported``…) is stored as ``"[<type>]"`` and answered with a short
+polite note that only text is understood. ``system`` messages (the customer changed
+number) are notices from WhatsApp, not from the customer: they are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import ValidationError
+
+from agent.language import detect_language
+from channels_app.inbox import (
+    Inbound,
+    delivery_status_update,
+    inbound_store,
+    inbound_store_unsupported,
+)
+from channels_app.models import ChannelAccount
+from channels_app.selectors import channel_account_for_key
+from channels_app.whatsapp import schemas
+from channels_app.whatsapp.transport import external_id
+from crm.models import Message
+from tenants.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
+
+IGNORED_TYPES = frozenset({"system"})
+STATUSES = frozenset({"sent", "delivered", "read", "failed"})
+UNSUPPORTED_REPLY = {
+    "es": (
+        "Gracias por tu mensaje. Por ahora solo puedo leer mensajes de texto: "
+        "¿me lo escribes, por favor?"
+    ),
+    "en": "Thanks for your message. For now I can only read text messages: could you type it?",
+    "pt": (
+        "Obrigado pela sua mensagem. Por enquanto só consigo ler mensagens de texto: "
+        "pode escrevê-la, por favor?"
+    ),
+}
+# Calling codes and BSUID country prefixes where English is the safe guess.
+_ENGLISH_PREFIXES = ("1", "44", "61", "64", "353")
+_SPANISH_NANP = ("1787", "1939", "1809", "1829", "1849")  # Puerto Rico, Dominican Republic
+_ENGLISH_COUNTRIES = frozenset({"US", "CA", "GB", "AU", "NZ", "IE"})
 
 
-async def whatsapp_webhook(request: HttpRequest, key: str) -> JsonResponse:
-    return JsonResponse({"error": "not implemented"}, status=501)
+def _error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+@csrf_exempt
+async def whatsapp_webhook(request: HttpRequest, key: str) -> HttpResponse:
+    account = await sync_to_async(channel_account_for_key)(
+        kind=ChannelAccount.Kind.WHATSAPP, key=key
+    )
+    if account is None:
+        return _error(404, "unknown webhook")
+    if request.method == "GET":
+        return _verify(request, account)
+    if request.method != "POST":
+        return _error(405, "use GET (verification) or POST (notifications)")
+
+    limit = settings.WEBHOOK_MAX_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if (declared.isdigit() and int(declared) > limit) or len(request.body) > limit:
+        return _error(413, f"body larger than {limit} bytes")
+    raw = request.body
+    if not signature_valid(raw, request.headers.get("X-Hub-Signature-256", ""), account):
+        logger.warning("whatsapp webhook %s: missing or wrong signature", account.pk)
+        return _error(403, "missing or invalid X-Hub-Signature-256")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        return _error(400, f"malformed JSON: {type(exc).__name__}")
+    try:
+        notification = schemas.Notification.model_validate(data)
+    except (ValidationError, RecursionError) as exc:
+        details = (
+            [
+                {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+                for e in exc.errors(include_url=False, include_input=False)[:10]
+            ]
+            if isinstance(exc, ValidationError)
+            else []
+        )
+        return _error(
+            400,
+            "not a WhatsApp Business Account notification: expected "
+            '{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {…}}]}]}',
+            details=details,
+        )
+
+    with tenant_scope(account.tenant):
+        counts = await sync_to_async(notification_store)(account=account, notification=notification)
+    return JsonResponse({"ok": True, **counts.as_dict()})
+
+
+def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
+    mode = request.GET.get("hub.mode", "")
+    token = request.GET.get("hub.verify_token", "")
+    expected = account.verify_token
+    if (
+        mode != "subscribe"
+        or not expected
+        or not hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        return _error(403, "verification failed")
+    challenge = request.GET.get("hub.challenge")
+    if challenge is None:
+        return _error(400, "missing hub.challenge")
+    return HttpResponse(challenge, content_type="text/plain")
+
+
+def signature_valid(raw: bytes, header: str, account: ChannelAccount) -> bool:
+    """``header`` is ``"sha256=" + hex(HMAC-SHA256(app_secret, raw))``."""
+    if not account.app_secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(account.app_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"sha256={expected}".encode(), header.encode())
+
+
+# Storing, in the tenant's scope ------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    ignored: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "ignored": self.ignored,
+        }
+
+
+def notification_store(*, account: ChannelAccount, notification: schemas.Notification) -> Counts:
+    """Store every message and status of the notification. The caller holds the scope."""
+    counts = Counts()
+    for entry in notification.entry:
+        for change in entry.changes:
+            value = change.value
+            number = value.metadata.phone_number_id
+            if number and account.phone_number_id and number != account.phone_number_id:
+                # Another number of the same WhatsApp Business Account: not this channel's.
+                counts.ignored += len(value.messages) + len(value.statuses)
+                continue
+            for message in value.messages:
+                _message_store(account, value, message, counts)
+            for status in value.statuses:
+                _status_store(account, status, counts)
+    if counts.ignored:
+        logger.info("whatsapp webhook %s: %d item(s) ignored", account.pk, counts.ignored)
+    return counts
+
+
+def _sender(value: schemas.Value, message: schemas.Message) -> tuple[str, str]:
+    """``(address, display name)``: the wa_id when there is one, else the BSUID."""
+    contact = next(
+        (
+            c
+            for c in value.contacts
+            if (message.from_ and c.wa_id == message.from_)
+            or (message.from_user_id and c.user_id == message.from_user_id)
+        ),
+        value.contacts[0] if len(value.contacts) == 1 else None,
+    )
+    wa_id = message.from_ or (contact.wa_id if contact else None)
+    user_id = message.from_user_id or (contact.user_id if contact else None)
+    name = (contact.profile.name or contact.profile.username) if contact else ""
+    return wa_id or user_id or "", name
+
+
+def readable_text(message: schemas.Message) -> str | None:
+    """What the bot reads of the message, or None when it cannot read it."""
+    if message.type == "text" and message.text and message.text.body.strip():
+        return message.text.body
+    if message.type == "interactive" and message.interactive:
+        reply = message.interactive.button_reply or message.interactive.list_reply
+        if reply and (reply.title or reply.description):
+            return " - ".join(p for p in (reply.title, reply.description) if p)
+    if (
+        message.type == "button"
+        and message.button
+        and (message.button.text or message.button.payload)
+    ):
+        return message.button.text or message.button.payload
+    media = message.media()
+    if media is not None and media.caption.strip():
+        return f"[{message.type}] {media.caption}"
+    return None
+
+
+def _message_store(
+    account: ChannelAccount, value: schemas.Value, message: schemas.Message, counts: Counts
+) -> None:
+    if message.type in IGNORED_TYPES:
+        counts.ignored += 1
+        return
+    address, name = _sender(value, message)
+    if not address:
+        counts.ignored += 1
+        return
+    text = readable_text(message)
+    inbound = Inbound(
+        address=address,
+        text=text if text is not None else f"[{message.type}]",
+        external_id=external_id(message.id),
+        display_name=name,
+    )
+    if text is not None:
+        _, created = inbound_store(account=account, inbound=inbound)
+    else:
+        reply = UNSUPPORTED_REPLY[_language(account, address)]
+        _, created = inbound_store_unsupported(account=account, inbound=inbound, reply=reply)
+    if created:
+        counts.stored += 1
+    else:
+        counts.duplicates += 1
+
+
+def _language(account: ChannelAccount, address: str) -> str:
+    """The customer's language for the canned reply: from what they wrote before, else
+    a guess from the number (or the BSUID's country), else the tenant's default."""
+    default = account.tenant.default_language
+    guess = default if default in UNSUPPORTED_REPLY else "es"
+    country = address.split(".", 1)[0] if "." in address else ""
+    if country in _ENGLISH_COUNTRIES:
+        guess = "en"
+    elif country == "BR" or address.startswith("55"):
+        guess = "pt"
+    elif address.isdigit() and address.startswith(_ENGLISH_PREFIXES):
+        guess = "es" if address.startswith(_SPANISH_NANP) else "en"
+    earlier = list(
+        Message.objects.filter(
+            conversation__contact__platform=account.kind,
+            conversation__contact__platform_user_id=address,
+            role=Message.Role.USER,
+        )
+        .exclude(content__startswith="[")
+        .order_by("-created_at", "-pk")
+        .values_list("content", flat=True)[:3]
+    )
+    return detect_language(" ".join(earlier), default=guess) if earlier else guess
+
+
+def _status_store(account: ChannelAccount, status: schemas.Status, counts: Counts) -> None:
+    if status.status not in STATUSES:
+        counts.ignored += 1
+        return
+    error = status.errors[0].describe() if status.errors else ""
+    changed = delivery_status_update(
+        tenant=account.tenant,
+        external_id=external_id(status.id),
+        status=status.status,
+        error=error,
+    )
+    if changed:
+        counts.statuses += 1
+    else:
+        counts.ignored += 1
