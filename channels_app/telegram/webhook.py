@@ -1,7 +1,151 @@
-"""Telegram webhook (to be written)."""
+"""``POST /webhooks/telegram/<key>/``: Telegram delivers an Update for one bot.
 
+The view verifies the secret token Telegram echoes in
+``X-Telegram-Bot-Api-Secret-Token`` (set by ``manage.py set_telegram_webhook``),
+parses the Update, stores a private chat's message through the inbox (a
+redelivery is recognised by its message id) and answers 200. The answer itself
+is written in the background: no LLM call happens here.
+
+Everything else (edits, channel posts, button presses, group chats, other bots,
+service messages) is acknowledged with 200 and dropped, so Telegram does not
+redeliver it. A photo, voice note or sticker without a caption is stored and
+answered at once with a short note that only text is understood.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import ValidationError
+
+from channels_app.inbox import Inbound, inbound_store, inbound_store_unsupported
+from channels_app.models import ChannelAccount
+from channels_app.selectors import channel_account_for_key
+from channels_app.telegram.schemas import Message, Update
+from channels_app.telegram.transport import bot_id
+from tenants.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+ONLY_TEXT = {
+    "es": "Por ahora solo puedo leer mensajes de texto. ¿Me escribes tu consulta, por favor?",
+    "en": "For now I can only read text messages. Could you please type your question?",
+}
 
 
+def only_text_reply(language_code: str) -> str:
+    """The note for a message without text, in Spanish or English by the user's language."""
+    return ONLY_TEXT["es" if language_code.lower().startswith("es") else "en"]
+
+
+def _error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"ok": False, "error": message, **extra}, status=status)
+
+
+def _authentic(request: HttpRequest, account: ChannelAccount) -> bool:
+    given = request.headers.get(SECRET_HEADER, "")
+    expected = account.webhook_secret
+    return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _too_big(request: HttpRequest) -> bool:
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    return declared > settings.WEBHOOK_MAX_BYTES
+
+
+def _invalid(exc: ValidationError) -> JsonResponse:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return _error(400, f"malformed JSON: {errors[0]['msg']}")
+    details = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        for e in errors[:20]
+    ]
+    return _error(400, "not a Telegram Update", details=details)
+
+
+def _ignored(message: Message) -> str:
+    """Why a message is not for the bot, or "" when it is."""
+    if message.chat.type != "private":
+        return f"{message.chat.type} chat"
+    if message.from_user is not None and message.from_user.is_bot:
+        return "sent by a bot"
+    if message.readable_text is None and message.media_kind is None:
+        return "service message"
+    return ""
+
+
+def _inbound(account: ChannelAccount, message: Message, text: str) -> Inbound:
+    chat_id = message.chat.id
+    return Inbound(
+        address=str(chat_id),
+        text=text,
+        external_id=f"tg:{bot_id(account)}:{chat_id}:{message.message_id}",
+        display_name=message.sender_name,
+    )
+
+
+def _store(account: ChannelAccount, message: Message) -> bool:
+    """Store the message in the account's tenant; True when it is new (not a redelivery)."""
+    text = message.readable_text
+    with tenant_scope(account.tenant):
+        if text is not None:
+            _, created = inbound_store(account=account, inbound=_inbound(account, message, text))
+        else:
+            _, created = inbound_store_unsupported(
+                account=account,
+                inbound=_inbound(account, message, f"[{message.media_kind}]"),
+                reply=only_text_reply(message.language_code),
+            )
+    return created
+
+
+@csrf_exempt
 async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
-    return JsonResponse({"error": "not implemented"}, status=501)
+    if request.method != "POST":
+        response = _error(405, "use POST")
+        response["Allow"] = "POST"
+        return response
+    account = await sync_to_async(channel_account_for_key)(
+        kind=ChannelAccount.Kind.TELEGRAM, key=key
+    )
+    if account is None:
+        return _error(404, "unknown webhook")
+    if not _authentic(request, account):
+        logger.warning("telegram webhook for account %s: missing or wrong secret token", account.pk)
+        return _error(403, f"missing or wrong {SECRET_HEADER}")
+    too_big = _error(413, f"body larger than {settings.WEBHOOK_MAX_BYTES} bytes")
+    if _too_big(request):
+        return too_big
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return too_big
+    if len(body) > settings.WEBHOOK_MAX_BYTES:
+        return too_big
+    try:
+        update = Update.model_validate_json(body)
+    except ValidationError as exc:
+        return _invalid(exc)
+
+    message = update.message
+    if message is None:
+        return JsonResponse({"ok": True, "ignored": update.kind})
+    reason = _ignored(message)
+    if reason:
+        return JsonResponse({"ok": True, "ignored": reason})
+    created = await sync_to_async(_store)(account, message)
+    if not created:
+        logger.info("telegram update %s for account %s: redelivery", update.update_id, account.pk)
+    return JsonResponse({"ok": True, "duplicate": not created})

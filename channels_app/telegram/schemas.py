@@ -1,0 +1,129 @@
+"""The parts of a Telegram Bot API ``Update`` the webhook reads, validated with pydantic.
+
+Only what the bot uses is modelled; every other field Telegram sends (now or in
+a later Bot API version) is ignored. Types are strict, as Telegram's JSON is: an
+``update_id`` given as a string is not an Update.
+See https://core.telegram.org/bots/api#update and #message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Message contents without text, in the order they are looked for: an animation
+# also carries a ``document`` and a venue a ``location``, so those come first.
+MEDIA_KINDS = (
+    "animation",
+    "photo",
+    "sticker",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "document",
+    "paid_media",
+    "story",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "invoice",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+
+class User(_Model):
+    id: int
+    is_bot: bool = False
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part).strip()
+
+
+class Chat(_Model):
+    id: int
+    type: str  # "private", "group", "supergroup" or "channel"
+    title: str | None = None
+    username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part).strip()
+
+
+class Message(_Model):
+    message_id: int
+    date: int
+    chat: Chat
+    from_user: User | None = Field(default=None, alias="from")
+    text: str | None = None
+    caption: str | None = None
+    # What a message without text may carry instead (contents are not read).
+    animation: Any = None
+    photo: Any = None
+    sticker: Any = None
+    voice: Any = None
+    audio: Any = None
+    video: Any = None
+    video_note: Any = None
+    document: Any = None
+    paid_media: Any = None
+    story: Any = None
+    venue: Any = None
+    location: Any = None
+    contact: Any = None
+    poll: Any = None
+    dice: Any = None
+    game: Any = None
+    invoice: Any = None
+
+    @property
+    def media_kind(self) -> str | None:
+        """``"photo"``, ``"voice"``…: what arrived instead of text, or None."""
+        return next((kind for kind in MEDIA_KINDS if getattr(self, kind) is not None), None)
+
+    @property
+    def readable_text(self) -> str | None:
+        """The text, or a media caption, or None when there is nothing to read."""
+        if self.text is not None:
+            return self.text
+        return self.caption
+
+    @property
+    def sender_name(self) -> str:
+        if self.from_user is not None and self.from_user.full_name:
+            return self.from_user.full_name
+        return self.chat.full_name
+
+    @property
+    def language_code(self) -> str:
+        return (self.from_user.language_code or "") if self.from_user else ""
+
+
+class Update(_Model):
+    # Other update kinds (edited_message, callback_query…) are kept unparsed, only to be named.
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    update_id: int
+    message: Message | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"message"``, or the other kind this update is (for logs and answers)."""
+        if self.message is not None:
+            return "message"
+        return next(iter(self.model_extra or {}), "unknown")

@@ -1,0 +1,124 @@
+"""Sending on Telegram: ``sendMessage`` (split at 4096 characters) and ``sendChatAction``.
+
+Rate limits (429 with ``parameters.retry_after``), 5xx and network errors are
+retried by :func:`channels_app.outbound.post_json`. Any other error is Telegram
+refusing for good (the user blocked the bot, the chat does not exist): it is
+returned as permanent with Telegram's description, and not retried.
+The bot token is part of every URL: it never reaches a log or an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from channels_app.outbound import Outcome, new_client, post_json, split_text
+from channels_app.transport import SendResult
+
+if TYPE_CHECKING:
+    from agent.llm import TokenCallback
+    from channels_app.models import ChannelAccount, ConversationRoute
+
+logger = logging.getLogger(__name__)
+
+MAX_CHARS = 4096  # sendMessage's limit on text length
+
+
+def bot_id(account: ChannelAccount) -> str:
+    """The bot's numeric id (the token's first part): it namespaces message ids, which
+    Telegram numbers per chat, so two bots of one tenant never collide. The account key
+    stands in when the token has no id."""
+    head, sep, _ = account.bot_token.partition(":")
+    return head if sep and head.isdigit() else account.key
+
+
+def api_url(account: ChannelAccount, method: str) -> str:
+    return f"{settings.TELEGRAM_API_BASE.rstrip('/')}/bot{account.bot_token}/{method}"
+
+
+def chat_id_value(address: str) -> int | str:
+    """A private chat's id as Telegram gives it (an integer); usernames stay strings."""
+    return int(address) if address.lstrip("-").isdigit() else address
+
+
+def redact(text: str, account: ChannelAccount) -> str:
+    return text.replace(account.bot_token, "***") if account.bot_token else text
+
+
+def outcome_error(outcome: Outcome, account: ChannelAccount) -> tuple[str, bool]:
+    """``(reason, permanent)`` for a failed call: Telegram's description when it gave one."""
+    if outcome.status is None:
+        return redact(f"network error: {outcome.error}", account), False
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    description = body.get("description")
+    reason = str(description) if description else f"HTTP {outcome.status}"
+    transient = outcome.status == 429 or outcome.status >= 500
+    return redact(reason, account)[:1000], not transient
+
+
+class TelegramTransport:
+    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
+        account = route.account
+        pieces = split_text(text, MAX_CHARS)
+        if not pieces:
+            return SendResult(ok=False, error="empty message: nothing to send", permanent=True)
+        url = api_url(account, "sendMessage")
+        chat_id = chat_id_value(route.address)
+        namespace = bot_id(account)
+        sent: list[str] = []
+        async with new_client() as client:
+            for number, piece in enumerate(pieces, start=1):
+                outcome = await post_json(client, url, {"chat_id": chat_id, "text": piece})
+                message_id = _message_id(outcome)
+                if message_id is None:
+                    reason, permanent = outcome_error(outcome, account)
+                    if outcome.ok:
+                        reason, permanent = "unexpected answer from Telegram", False
+                    if len(pieces) > 1:
+                        reason = f"{reason} (piece {number} of {len(pieces)})"
+                    logger.warning(
+                        "telegram sendMessage to account %s failed after %d attempt(s): %s",
+                        account.pk,
+                        outcome.attempts,
+                        reason,
+                    )
+                    return SendResult(
+                        ok=False, external_ids=sent, error=reason, permanent=permanent
+                    )
+                sent.append(f"tg-out:{namespace}:{route.address}:{message_id}")
+        return SendResult(ok=True, external_ids=sent)
+
+    async def typing(self, route: ConversationRoute) -> None:
+        """One ``sendChatAction`` (typing), no retries: a missed one does no harm."""
+        account = route.account
+        payload = {"chat_id": chat_id_value(route.address), "action": "typing"}
+        try:
+            async with new_client() as client:
+                response = await client.post(api_url(account, "sendChatAction"), json=payload)
+            if response.status_code != 200:
+                logger.debug(
+                    "telegram typing for account %s: HTTP %s", account.pk, response.status_code
+                )
+        except Exception as exc:  # best effort: never raises
+            logger.debug(
+                "telegram typing for account %s failed: %s", account.pk, type(exc).__name__
+            )
+
+    def token_callback(self, route: ConversationRoute) -> TokenCallback | None:
+        return None  # a Telegram reply goes out whole, once written
+
+    async def mark_read(self, route: ConversationRoute, external_id: str) -> None:
+        return None  # bots cannot mark messages read on Telegram
+
+
+def _message_id(outcome: Outcome) -> int | None:
+    if not outcome.ok or not isinstance(outcome.body, dict) or outcome.body.get("ok") is not True:
+        return None
+    result: Any = outcome.body.get("result")
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    return message_id if isinstance(message_id, int) else None
+
+
+transport = TelegramTransport()

@@ -1,0 +1,416 @@
+"""A Telegram Bot API server on 127.0.0.1, scripted per test.
+
+It speaks the wire format of https://core.telegram.org/bots/api: ``POST
+/bot<token>/<method>`` with a JSON, form or query-string body, answered with
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N,
+"description": "...", "parameters": {...}}`` under the matching HTTP status.
+
+Methods: ``sendMessage`` (a real-looking Message result, ``message_id``
+counting up per chat), ``sendChatAction``, ``setWebhook`` (refuses a non-HTTPS
+URL or a bad secret token as Telegram does), ``deleteWebhook``,
+``getWebhookInfo``, ``getMe``. Anything else is 404 "Not Found".
+
+Script failures with :meth:`FakeTelegram.fail` (the next N answers to a
+method), :meth:`FakeTelegram.rate_limit` and :meth:`FakeTelegram.block` (a
+user who blocked the bot: every send to that chat is 403 from then on).
+Every request is kept in :attr:`FakeTelegram.requests` (method, token, body).
+
+Builders for inbound Updates (what Telegram POSTs to a webhook) live here too:
+:func:`text_update`, :func:`media_update`, :func:`private_message`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+BOT_PATH = re.compile(r"^/bot(?P<token>\d+:[A-Za-z0-9_-]+)/(?P<method>[A-Za-z]+)$")
+SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+MAX_TEXT = 4096
+DESCRIPTIONS = {
+    400: "Bad Request: chat not found",
+    403: "Forbidden: bot was blocked by the user",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class Call:
+    """One request the server received."""
+
+    method: str
+    token: str
+    body: dict[str, Any]
+    at: float
+
+    @property
+    def chat_id(self) -> Any:
+        return self.body.get("chat_id")
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text", ""))
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.requests: list[Call] = []
+        self.webhooks: dict[str, dict[str, Any]] = {}  # token -> setWebhook parameters
+        self.blocked: set[str] = set()  # chat ids (as strings) that blocked the bot
+        self._script: dict[str, deque[Failure]] = defaultdict(deque)
+        self._message_ids: dict[tuple[str, str], itertools.count[int]] = {}
+        self._lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    # lifecycle -------------------------------------------------------------------------
+    def start(self) -> FakeTelegram:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # script ----------------------------------------------------------------------------
+    def fail(
+        self,
+        method: str,
+        status: int,
+        description: str | None = None,
+        *,
+        times: int = 1,
+        parameters: dict[str, Any] | None = None,
+    ) -> FakeTelegram:
+        """The next ``times`` calls of ``method`` answer this error."""
+        text = description or DESCRIPTIONS.get(status, "Error")
+        with self._lock:
+            for _ in range(times):
+                self._script[method].append(Failure(status, text, dict(parameters or {})))
+        return self
+
+    def rate_limit(self, method: str, retry_after: int, *, times: int = 1) -> FakeTelegram:
+        return self.fail(
+            method,
+            429,
+            DESCRIPTIONS[429].format(retry_after=retry_after),
+            times=times,
+            parameters={"retry_after": retry_after},
+        )
+
+    def block(self, chat_id: int | str) -> FakeTelegram:
+        """The user of this private chat blocked the bot."""
+        with self._lock:
+            self.blocked.add(str(chat_id))
+        return self
+
+    # what was received -----------------------------------------------------------------
+    def calls(self, method: str | None = None, *, chat_id: int | str | None = None) -> list[Call]:
+        with self._lock:
+            found = list(self.requests)
+        if method is not None:
+            found = [c for c in found if c.method == method]
+        if chat_id is not None:
+            found = [c for c in found if str(c.chat_id) == str(chat_id)]
+        return found
+
+    def sent(self, chat_id: int | str | None = None) -> list[str]:
+        """The texts of the sendMessage calls (to ``chat_id``), in order."""
+        return [c.text for c in self.calls("sendMessage", chat_id=chat_id)]
+
+    # the API ---------------------------------------------------------------------------
+    def _answer(self, method: str, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        with self._lock:
+            self.requests.append(Call(method, token, body, time.monotonic()))
+            scripted = self._script[method].popleft() if self._script[method] else None
+        if scripted is not None:
+            return _failure(scripted)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return _failure(Failure(404, "Not Found"))
+        return handler(token, body)
+
+    def _m_getMe(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        return _ok(_bot(token) | {"can_join_groups": True, "supports_inline_queries": False})
+
+    def _m_sendMessage(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        chat_id, text = body.get("chat_id"), body.get("text")
+        if chat_id in (None, ""):
+            return _failure(Failure(400, "Bad Request: chat_id is empty"))
+        if not text:
+            return _failure(Failure(400, "Bad Request: message text is empty"))
+        if len(str(text)) > MAX_TEXT:
+            return _failure(Failure(400, "Bad Request: message is too long"))
+        if str(chat_id) in self.blocked:
+            return _failure(Failure(403, DESCRIPTIONS[403]))
+        with self._lock:
+            counter = self._message_ids.setdefault((token, str(chat_id)), itertools.count(1001))
+            message_id = next(counter)
+        chat = {"id": _int(chat_id), "first_name": "Customer", "type": "private"}
+        return _ok(
+            {
+                "message_id": message_id,
+                "from": _bot(token),
+                "chat": chat,
+                "date": int(time.time()),
+                "text": str(text),
+            }
+        )
+
+    def _m_sendChatAction(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        if body.get("chat_id") in (None, ""):
+            return _failure(Failure(400, "Bad Request: chat_id is empty"))
+        if body.get("action") not in {"typing", "upload_photo", "record_voice", "upload_document"}:
+            return _failure(Failure(400, "Bad Request: wrong parameter action in request"))
+        if str(body["chat_id"]) in self.blocked:
+            return _failure(Failure(403, DESCRIPTIONS[403]))
+        return _ok(True)
+
+    def _m_setWebhook(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        url = str(body.get("url", ""))
+        if url and not url.startswith("https://"):
+            return _failure(
+                Failure(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            )
+        secret = body.get("secret_token")
+        if secret is not None and not SECRET_TOKEN.match(str(secret)):
+            return _failure(Failure(400, "Bad Request: secret token contains unallowed characters"))
+        allowed = body.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        with self._lock:
+            self.webhooks[token] = {**body, "allowed_updates": allowed}
+        return _ok(True, description="Webhook was set" if url else "Webhook was deleted")
+
+    def _m_deleteWebhook(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        with self._lock:
+            self.webhooks.pop(token, None)
+        return _ok(True, description="Webhook was deleted")
+
+    def _m_getWebhookInfo(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        hook = self.webhooks.get(token, {})
+        info: dict[str, Any] = {
+            "url": hook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
+        if hook.get("allowed_updates"):
+            info["allowed_updates"] = hook["allowed_updates"]
+        return _ok(info)
+
+    # HTTP ------------------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._handle(b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                self._handle(self.rfile.read(length))
+
+            def _handle(self, raw: bytes) -> None:
+                parts = urlsplit(self.path)
+                match = BOT_PATH.match(parts.path)
+                if match is None:
+                    self._json(*_failure(Failure(404, "Not Found")))
+                    return
+                body: dict[str, Any] = dict(parse_qsl(parts.query))
+                try:
+                    body.update(self._body(raw))
+                except ValueError:
+                    self._json(*_failure(Failure(400, "Bad Request: can't parse JSON")))
+                    return
+                status, payload = fake._answer(match["method"], match["token"], body)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._json(status, payload)
+
+            def _body(self, raw: bytes) -> dict[str, Any]:
+                if not raw:
+                    return {}
+                kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if kind == "application/json":
+                    parsed = json.loads(raw)
+                    if not isinstance(parsed, dict):
+                        raise ValueError("not an object")
+                    return parsed
+                return dict(parse_qsl(raw.decode()))
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _ok(result: Any, *, description: str | None = None) -> tuple[int, dict[str, Any]]:
+    payload: dict[str, Any] = {"ok": True, "result": result}
+    if description:
+        payload["description"] = description
+    return 200, payload
+
+
+def _failure(failure: Failure) -> tuple[int, dict[str, Any]]:
+    payload: dict[str, Any] = {
+        "ok": False,
+        "error_code": failure.status,
+        "description": failure.description,
+    }
+    if failure.parameters:
+        payload["parameters"] = failure.parameters
+    return failure.status, payload
+
+
+def _bot(token: str) -> dict[str, Any]:
+    bot_id = int(token.split(":", 1)[0])
+    return {
+        "id": bot_id,
+        "is_bot": True,
+        "first_name": "Sales Bot",
+        "username": f"sales{bot_id}_bot",
+    }
+
+
+def _int(value: Any) -> Any:
+    text = str(value)
+    return int(text) if text.lstrip("-").isdigit() else value
+
+
+# Inbound Updates (what Telegram POSTs to the webhook) ------------------------------------
+
+_update_ids = itertools.count(700_000_001)
+_message_ids = itertools.count(1)
+
+
+def private_message(
+    chat_id: int,
+    *,
+    first_name: str = "Ana",
+    last_name: str | None = "Gómez",
+    language_code: str | None = "es",
+    is_bot: bool = False,
+    chat_type: str = "private",
+    message_id: int | None = None,
+    **content: Any,
+) -> dict[str, Any]:
+    """A Message object from a user, with ``content`` (``text=…``, ``photo=[…]``…)."""
+    user: dict[str, Any] = {"id": chat_id, "is_bot": is_bot, "first_name": first_name}
+    if last_name:
+        user["last_name"] = last_name
+    if language_code:
+        user["language_code"] = language_code
+    chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+    if chat_type == "private":
+        chat |= {k: v for k, v in user.items() if k in ("first_name", "last_name")}
+    else:
+        chat["title"] = "Compras (grupo)"
+    return {
+        "message_id": next(_message_ids) if message_id is None else message_id,
+        "from": user,
+        "chat": chat,
+        "date": int(time.time()),
+        **content,
+    }
+
+
+def update(kind: str = "message", *, update_id: int | None = None, **payload: Any) -> dict:
+    """An Update carrying ``payload`` under ``kind`` (``message``, ``edited_message``…)."""
+    return {"update_id": next(_update_ids) if update_id is None else update_id, kind: payload}
+
+
+def text_update(chat_id: int, text: str, **kwargs: Any) -> dict[str, Any]:
+    return update("message", **private_message(chat_id, text=text, **kwargs))
+
+
+PHOTO = [
+    {
+        "file_id": "AgACAgEAAxkBAAIB",
+        "file_unique_id": "AQADs",
+        "file_size": 1234,
+        "width": 90,
+        "height": 67,
+    },
+    {
+        "file_id": "AgACAgEAAxkBAAIC",
+        "file_unique_id": "AQADt",
+        "file_size": 45678,
+        "width": 800,
+        "height": 600,
+    },
+]
+MEDIA: dict[str, Any] = {
+    "photo": PHOTO,
+    "sticker": {
+        "file_id": "CAACAgIAAxkBAAID",
+        "file_unique_id": "AgADa",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "👍",
+    },
+    "voice": {
+        "file_id": "AwACAgEAAxkBAAIE",
+        "file_unique_id": "AgADb",
+        "duration": 3,
+        "mime_type": "audio/ogg",
+    },
+    "document": {
+        "file_id": "BQACAgEAAxkBAAIF",
+        "file_unique_id": "AgADc",
+        "file_name": "ficha.pdf",
+        "mime_type": "application/pdf",
+    },
+    "location": {"latitude": 4.711, "longitude": -74.0721},
+    "contact": {"phone_number": "+573001234567", "first_name": "Luis", "user_id": 42},
+}
+
+
+def media_update(chat_id: int, kind: str, *, caption: str | None = None, **kwargs: Any) -> dict:
+    """A private message carrying ``kind`` (``photo``, ``voice``…), with an optional caption."""
+    content: dict[str, Any] = {kind: MEDIA[kind]}
+    if caption is not None:
+        content["caption"] = caption
+    return update("message", **private_message(chat_id, **kwargs, **content))
