@@ -159,7 +159,11 @@ def turn_prepare(*, tenant: Tenant, conversation_id: int) -> TurnInput | None:
         products=products,
         metadata_max_chars=settings.AGENT_METADATA_MAX_CHARS,
     )
-    items = [HistoryItem(role=m.role, content=m.content) for m in history]
+    # Messages that arrived during the previous turn were stored before its reply: the
+    # model must see that reply first and end on what it is answering now.
+    waiting = {m.pk for m in pending}
+    ordered = [m for m in history if m.pk not in waiting] + [m for m in history if m.pk in waiting]
+    items = [HistoryItem(role=m.role, content=m.content) for m in ordered]
     return TurnInput(
         state=TurnState(tenant=tenant, conversation=conversation, contact=conversation.contact),
         pending_ids=[m.pk for m in pending],
