@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels_app.models import ChannelAccount
 from tenants.models import Tenant
@@ -21,8 +23,33 @@ REQUIRED = {
 }
 
 
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
 class ChannelError(ValueError):
     pass
+
+
+def _origin_errors(allowed_origins: str) -> list[str]:
+    """The lines that are not an origin the browser would send (``https://host[:port]``)."""
+    wrong = []
+    for line in allowed_origins.splitlines():
+        origin = line.strip().rstrip("/")
+        if not origin:
+            continue
+        try:
+            parts = urlsplit(origin)
+            valid = (
+                parts.scheme in ("http", "https")
+                and bool(parts.hostname)
+                and not (parts.path or parts.query or parts.fragment or parts.username)
+            )
+            parts.port  # noqa: B018  (raises on a bad port)
+        except ValueError:
+            valid = False
+        if not valid:
+            wrong.append(origin)
+    return wrong
 
 
 def channel_account_ensure(
@@ -38,16 +65,24 @@ def channel_account_ensure(
     unknown = set(values) - set(SETTABLE[kind])
     if unknown:
         raise ChannelError(f"{', '.join(sorted(unknown))} do(es) not apply to {kind}")
-    account = ChannelAccount.objects.filter(kind=kind, name=name).first()
+    account = ChannelAccount.all_objects.filter(kind=kind, name=name).first()
     created = account is None
     if account is None:
         account = ChannelAccount(tenant=tenant, kind=kind, name=name)
+    elif account.is_deleted:  # the name is still taken: bring the account back
+        account.is_deleted, account.deleted_at = False, None
     for field, value in values.items():
         if value not in (None, ""):
             setattr(account, field, value)
     missing = [f for f in REQUIRED[kind] if not getattr(account, f)]
     if missing:
         raise ChannelError(f"a {kind} account needs {', '.join(missing)}")
+    if kind == ChannelAccount.Kind.WIDGET:
+        if not COLOR.fullmatch(account.color):
+            raise ChannelError(f"color must look like #0b6e4f, not {account.color!r}")
+        wrong = _origin_errors(account.allowed_origins)
+        if wrong:
+            raise ChannelError(f"not an origin (scheme://host[:port], no path): {', '.join(wrong)}")
     api_key = account.set_api_key() if created and kind == ChannelAccount.Kind.API else ""
     account.full_clean(exclude=["tenant"])
     account.save()

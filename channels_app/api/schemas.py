@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -14,10 +14,25 @@ from pydantic import (
     model_validator,
 )
 
-from crm.models import Platform
-
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 METADATA_MAX_BYTES = 8 * 1024
+METADATA_MAX_DEPTH = 8
+# Where the customer is: new contacts get this platform, and ``platform_user_id``
+# is looked up on it. The conversation itself runs on the API (the reply comes back
+# in the response), never on the platform's conversation with its bot.
+Channel = Literal["api", "telegram", "whatsapp", "widget"]
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class ContactIn(BaseModel):
@@ -66,7 +81,7 @@ class ContactIn(BaseModel):
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: Platform = Platform.API
+    channel: Channel = "api"
     contact: ContactIn
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -77,6 +92,8 @@ class MessageIn(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if _depth(value) > METADATA_MAX_DEPTH:
+            raise ValueError(f"metadata nests deeper than {METADATA_MAX_DEPTH} levels")
         if len(json.dumps(value, ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
             raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
         return value

@@ -6,6 +6,19 @@ then answered in the request through the same inbox a webhook uses (one turn
 at a time per conversation). The answer is 200 with the reply, or 202 when
 another worker is still answering the conversation (send the same request again
 to collect the reply: a repeated ``external_id`` is never stored twice).
+
+Answers (JSON):
+
+* 200 ``{"message_id", "conversation_id", "conversation_status", "reply": {"id",
+  "text", "mode"}, "duplicate"}``: the agent's reply (``mode`` ``llm``, or
+  ``fallback`` when no LLM could answer; the conversation is then flagged for a rep).
+  ``duplicate`` is true when this ``external_id`` was already stored.
+* 200 with ``"reply": null``: the message was stored and a sales rep has the
+  conversation (``conversation_status`` ``handed_off`` or ``closed``): no bot reply.
+* 202 with ``"reply": null``: another worker is still answering the conversation.
+* 400 malformed JSON; 401 missing or invalid key; 405 not POST; 413 body larger
+  than ``WEBHOOK_MAX_BYTES``; 422 ``{"error", "details": [{"field", "message"}]}``.
+  Nothing is stored on a 4xx.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -31,6 +45,7 @@ from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
 POLL_EVERY = 0.25
+REPLY_WAIT_MARGIN = 10.0  # seconds past LLM_TURN_TIMEOUT to wait for another worker's reply
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -58,16 +73,31 @@ def _result(message: Message, reply: Message | None, conversation: Conversation)
 @csrf_exempt
 async def api_messages(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        return _error(405, "use POST")
+        response = _error(405, "use POST")
+        response["Allow"] = "POST"
+        return response
     account = await sync_to_async(channel_account_for_api_key)(raw_key=_bearer(request))
     if account is None:
         return _error(401, "missing or invalid API key (Authorization: Bearer <key>)")
-    if len(request.body) > settings.WEBHOOK_MAX_BYTES:
-        return _error(413, f"body larger than {settings.WEBHOOK_MAX_BYTES} bytes")
+    too_large = _error(413, f"body larger than {settings.WEBHOOK_MAX_BYTES} bytes")
     try:
-        raw = json.loads(request.body or b"null")
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.WEBHOOK_MAX_BYTES:
+        return too_large  # before reading it (Django refuses past DATA_UPLOAD_MAX_MEMORY_SIZE)
+    try:
+        payload = request.body
+    except RequestDataTooBig:
+        return too_large
+    if len(payload) > settings.WEBHOOK_MAX_BYTES:
+        return too_large
+    try:
+        raw = json.loads(payload or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return _error(400, f"malformed JSON: {exc}")
+    except RecursionError:
+        return _error(400, "malformed JSON: nested too deeply")
     try:
         data = MessageIn.model_validate(raw)
     except ValidationError as exc:
@@ -85,14 +115,17 @@ async def api_messages(request: HttpRequest) -> JsonResponse:
             await conversation_answer(tenant=tenant, conversation_id=message.conversation_id)
             reply = await _wait_for_reply(message)
         conversation = await Conversation.objects.aget(pk=message.conversation_id)
+        # taken: answered, or left to the rep who has the conversation
+        taken = await Message.objects.filter(pk=message.pk, handled_at__isnull=False).aexists()
+        if reply is None and taken:  # a turn may have committed since the last look
+            reply = await sync_to_async(reply_for)(message=message)
     body = {**_result(message, reply, conversation), "duplicate": not created}
-    answered = reply is not None or conversation.status != Conversation.Status.ACTIVE
-    return JsonResponse(body, status=200 if answered else 202)
+    return JsonResponse(body, status=200 if reply is not None or taken else 202)
 
 
 async def _wait_for_reply(message: Message) -> Message | None:
     """The reply, waiting while another worker answers this conversation."""
-    deadline = time.monotonic() + settings.LLM_TURN_TIMEOUT + 10
+    deadline = time.monotonic() + settings.LLM_TURN_TIMEOUT + REPLY_WAIT_MARGIN
     while True:
         reply = await sync_to_async(reply_for)(message=message)
         if reply is not None:
