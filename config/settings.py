@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "catalog",
     "agent",
     "channels_app",
+    "desk",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,7 @@ INBOX_RECOVER_AFTER = env.int("INBOX_RECOVER_AFTER", default=30)  # seconds befo
 INBOX_RECOVER_EVERY = env.int("INBOX_RECOVER_EVERY", default=30)
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)
 WIDGET_RATE_LIMIT = env.str("WIDGET_RATE_LIMIT", default="10/60")  # messages / seconds
+DEMO_TENANT_SLUG = env.str("DEMO_TENANT_SLUG", default="demo")  # whose widget /demo/ shows
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -231,6 +231,19 @@ class Message(TenantOwnedModel):
         choices=[("llm", "LLM"), ("fallback", "Catalog fallback")],
         help_text="For bot messages: which mode wrote it.",
     )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For sales rep messages: the rep who wrote it.",
+    )
+    author_name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="The rep's name as the customer saw it (kept if the user is removed).",
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]

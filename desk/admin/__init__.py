@@ -1,0 +1,1 @@
+"""The sales desk's admin pages; each module registers its own."""
