@@ -7,7 +7,6 @@ from crm.models import (
     CompanyDivision,
     Contact,
     Conversation,
-    LeadOpportunity,
     Message,
     OpportunityProductRecommendation,
 )
@@ -89,24 +88,7 @@ class MessageAdmin(TenantOwnedAdmin):
     autocomplete_fields = ["conversation"]
 
 
-class RecommendationInline(TenantOwnedInline):
-    model = OpportunityProductRecommendation
-    fields = ["product_sku", "product_name", "justification"]
-
-
-@admin.register(LeadOpportunity)
-class LeadOpportunityAdmin(TenantOwnedAdmin):
-    list_display = ["__str__", "contact", "status", "assigned_rep", "created_at"]
-    list_filter = ["status"]
-    list_select_related = ["contact", "assigned_rep"]
-    search_fields = [
-        "problem_statement",
-        "contact__full_name",
-        "contact__division__company__name",
-        "recommendations__product_sku",
-    ]
-    autocomplete_fields = ["contact", "conversation"]
-    inlines = [RecommendationInline]
+# The lead opportunity's admin is the sales desk's page: desk/admin/opportunities.py.
 
 
 @admin.register(OpportunityProductRecommendation)

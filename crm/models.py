@@ -332,3 +332,36 @@ class OpportunityProductRecommendation(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.product_sku} · {self.product_name}"
+
+
+class OpportunityEvent(TenantOwnedModel):
+    """One entry of an opportunity's audit trail: who changed what, from what to what."""
+
+    class Action(models.TextChoices):
+        STATUS_CHANGED = "crm.opportunity.status_changed", "Status changed"
+        ASSIGNED = "crm.opportunity.assigned", "Assigned"
+
+    opportunity = models.ForeignKey(
+        LeadOpportunity, on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(max_length=64, choices=Action.choices)
+    from_value = models.CharField(max_length=150, blank=True)
+    to_value = models.CharField(max_length=150, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The user who made the change (empty for the agent or a removed user).",
+    )
+
+    class Meta:
+        verbose_name = "opportunity event"
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["opportunity", "created_at"], name="oppevent_opp_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.from_value or '—'} → {self.to_value or '—'}"

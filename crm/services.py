@@ -6,11 +6,22 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Company, CompanyDivision, Contact, Conversation, Message
+from crm.models import (
+    Company,
+    CompanyDivision,
+    Contact,
+    Conversation,
+    LeadOpportunity,
+    Message,
+    OpportunityEvent,
+)
 from tenants.models import Tenant
+from tenants.selectors import tenant_members
 
 
 def company_ensure(
@@ -154,3 +165,62 @@ def message_add(
     )
     conversation.last_activity_at = message.created_at
     return message
+
+
+def _rep_label(user: AbstractBaseUser | None) -> str:
+    return user.get_username() if user is not None else ""
+
+
+def _opportunity_lock(opportunity: LeadOpportunity) -> LeadOpportunity:
+    return LeadOpportunity.all_objects.select_for_update().get(pk=opportunity.pk)
+
+
+@transaction.atomic
+def opportunity_status_set(
+    *, opportunity: LeadOpportunity, status: str, actor: AbstractBaseUser | None
+) -> OpportunityEvent | None:
+    """Move the opportunity to ``status`` and record who did it; None when nothing changed."""
+    if status not in LeadOpportunity.Status.values:
+        raise ValidationError({"status": f"Unknown opportunity status {status!r}."})
+    current = _opportunity_lock(opportunity)
+    opportunity.status = status
+    if current.status == status:
+        return None
+    now = timezone.now()
+    LeadOpportunity.all_objects.filter(pk=opportunity.pk).update(status=status, updated_at=now)
+    opportunity.updated_at = now
+    return OpportunityEvent.objects.create(
+        tenant=current.tenant,
+        opportunity=current,
+        action=OpportunityEvent.Action.STATUS_CHANGED,
+        from_value=current.status,
+        to_value=status,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def opportunity_assign(
+    *,
+    opportunity: LeadOpportunity,
+    rep: AbstractBaseUser | None,
+    actor: AbstractBaseUser | None,
+) -> OpportunityEvent | None:
+    """Give the opportunity to ``rep`` (a member of its tenant; None unassigns) and record it."""
+    current = _opportunity_lock(opportunity)
+    if rep is not None and not tenant_members(tenant=current.tenant).filter(pk=rep.pk).exists():
+        raise ValidationError({"assigned_rep": "The assigned rep must be a member of this tenant."})
+    opportunity.assigned_rep = rep
+    if current.assigned_rep_id == (rep.pk if rep is not None else None):
+        return None
+    now = timezone.now()
+    LeadOpportunity.all_objects.filter(pk=opportunity.pk).update(assigned_rep=rep, updated_at=now)
+    opportunity.updated_at = now
+    return OpportunityEvent.objects.create(
+        tenant=current.tenant,
+        opportunity=current,
+        action=OpportunityEvent.Action.ASSIGNED,
+        from_value=_rep_label(current.assigned_rep),
+        to_value=_rep_label(rep),
+        actor=actor,
+    )

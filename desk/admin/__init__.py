@@ -1,1 +1,3 @@
 """The sales desk's admin pages; each module registers its own."""
+
+from desk.admin import opportunities  # noqa: F401

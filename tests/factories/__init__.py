@@ -21,6 +21,7 @@ from crm.models import (
     Conversation,
     LeadOpportunity,
     Message,
+    OpportunityEvent,
     OpportunityProductRecommendation,
     Platform,
 )
@@ -156,6 +157,16 @@ class RecommendationFactory(TenantOwnedFactory):
     justification = "Covers the requested range."
 
 
+class OpportunityEventFactory(TenantOwnedFactory):
+    class Meta:
+        model = OpportunityEvent
+
+    opportunity = factory.SubFactory(LeadOpportunityFactory, tenant=SAME_TENANT)
+    action = OpportunityEvent.Action.STATUS_CHANGED
+    from_value = LeadOpportunity.Status.QUALIFIED
+    to_value = LeadOpportunity.Status.NEEDS_EXPERT
+
+
 class LLMCallFactory(TenantOwnedFactory):
     class Meta:
         model = LLMCall
@@ -199,4 +210,5 @@ FACTORIES: dict[type, type[DjangoModelFactory]] = {
     Message: MessageFactory,
     LeadOpportunity: LeadOpportunityFactory,
     OpportunityProductRecommendation: RecommendationFactory,
+    OpportunityEvent: OpportunityEventFactory,
 }

@@ -13,7 +13,7 @@ from django.urls import reverse
 from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
 from channels_app.models import ChannelAccount, ConversationRoute
-from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity
+from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity, OpportunityEvent
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.helpers import tenant_owned_models
@@ -41,6 +41,7 @@ READ_ONLY_FOR = {
     Product: {"teammate"},
     LLMCall: {"owner", "teammate"},
     ConversationRoute: {"owner", "teammate"},
+    OpportunityEvent: {"owner", "teammate"},
 }
 
 

@@ -1,0 +1,482 @@
+"""The opportunities page of the sales desk: where reps and tenant admins work their leads.
+
+The list shows who, which company, what they need and how many products the agent
+recommended; the page shows the recommendations, the whole conversation, the CRM's
+ids and metadata, and the audit trail. Status and assignment changes go through the
+CRM services, which record who made them and when.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from django.utils.timesince import timesince
+
+from crm.models import (
+    LeadOpportunity,
+    Message,
+    OpportunityEvent,
+    OpportunityProductRecommendation,
+)
+from crm.services import opportunity_assign, opportunity_status_set
+from desk.csv_export import csv_response
+from tenants.admin_base import TenantOwnedAdmin, TenantOwnedInline
+from tenants.models import Membership
+from tenants.selectors import tenant_members
+
+EMPTY = "—"
+CSV_HEADER = [
+    "id",
+    "status",
+    "created",
+    "contact",
+    "email",
+    "company",
+    "division",
+    "problem statement",
+    "recommended skus",
+    "assigned rep",
+]
+
+
+def _when(value: Any) -> str:
+    return date_format(timezone.localtime(value), "Y-m-d H:i") if value else ""
+
+
+def _user_label(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _status_label(value: str) -> str:
+    if value in LeadOpportunity.Status.values:
+        return str(LeadOpportunity.Status(value).label)
+    return value
+
+
+def _table(header: Iterable[str], body: SafeString) -> SafeString:
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in header))
+    return format_html(
+        '<table class="desk-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        head,
+        body,
+    )
+
+
+class AssignedRepFilter(admin.SimpleListFilter):
+    """The tenant's members only (never another tenant's users), and the unassigned."""
+
+    title = "assigned rep"
+    parameter_name = "rep"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            users = [(u, _user_label(u)) for u in tenant_members(tenant=tenant)]
+        elif request.user.is_superuser:
+            # Operators see every tenant: every member, labelled with their tenant.
+            members = Membership.objects.select_related("user", "tenant").filter(
+                user__is_active=True
+            )
+            users = [(m.user, f"{_user_label(m.user)} ({m.tenant.name})") for m in members]
+        else:
+            users = []
+        return [("none", "Unassigned"), *((str(u.pk), label) for u, label in users)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value == "none":
+            return queryset.filter(assigned_rep__isnull=True)
+        if value not in {key for key, _ in self.lookup_choices}:
+            return queryset.none()
+        return queryset.filter(assigned_rep_id=int(value))
+
+
+class RecommendationInline(TenantOwnedInline):
+    """What the agent recommended, as it recorded it (edit a row from its own page)."""
+
+    model = OpportunityProductRecommendation
+    fields = ["product_sku", "product_link", "justification"]
+    readonly_fields = ["product_sku", "product_link", "justification"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("product")
+
+    @admin.display(description="product")
+    def product_link(self, obj: OpportunityProductRecommendation) -> str:
+        if obj.product_id is None:
+            return obj.product_name
+        url = reverse("admin:catalog_product_change", args=[obj.product_id])
+        return format_html('<a href="{}">{}</a>', url, obj.product_name)
+
+
+@admin.register(LeadOpportunity)
+class LeadOpportunityAdmin(TenantOwnedAdmin):
+    list_display = [
+        "status",
+        "contact_name",
+        "company_division",
+        "problem",
+        "recommendation_count",
+        "assigned_rep_name",
+        "age",
+    ]
+    list_display_links = ["status", "problem"]
+    # Explicit: a GROUP BY query (the recommendation count) ignores Meta.ordering.
+    ordering = ["-created_at", "-pk"]
+    list_filter = [
+        "status",
+        AssignedRepFilter,
+        "conversation__channel",
+        "created_at",
+    ]
+    list_select_related = ["contact__division__company", "assigned_rep", "tenant"]
+    search_fields = [
+        "contact__full_name",
+        "contact__email",
+        "contact__division__company__name",
+        "recommendations__product_sku",
+        "problem_statement",
+    ]
+    autocomplete_fields = ["contact", "conversation"]
+    inlines = [RecommendationInline]
+    readonly_fields = ["crm_ids", "crm_metadata", "transcript", "audit_trail"]
+    change_form_template = "desk/opportunity_change_form.html"
+    actions = [
+        "assign_to_me",
+        "move_to_needs_expert",
+        "move_to_closed",
+        "export_csv",
+        *TenantOwnedAdmin.actions,
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recommendations_total=Count(
+                    "recommendations",
+                    filter=Q(recommendations__is_deleted=False),
+                    distinct=True,
+                )
+            )
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        main = ["contact", "conversation", "status", "assigned_rep", "problem_statement"]
+        if request.user.is_superuser and self._member_tenant(request) is None:
+            main.insert(0, "tenant")
+        if obj is None:
+            return [(None, {"fields": main})]
+        return [
+            (None, {"fields": main}),
+            ("CRM", {"fields": ["crm_ids", "crm_metadata"]}),
+            ("Conversation", {"fields": ["transcript"]}),
+            ("History", {"fields": ["audit_trail"]}),
+            (
+                "Record",
+                {
+                    "fields": ["created_at", "updated_at", "is_deleted", "deleted_at"],
+                    "classes": ["collapse"],
+                },
+            ),
+        ]
+
+    # ---- list columns -------------------------------------------------------------
+
+    @admin.display(description="contact", ordering="contact__full_name")
+    def contact_name(self, obj: LeadOpportunity) -> str:
+        contact = obj.contact
+        return contact.full_name or contact.email or str(contact)
+
+    @admin.display(description="company / division", ordering="contact__division__company__name")
+    def company_division(self, obj: LeadOpportunity) -> str:
+        division = obj.contact.division
+        if division is None:
+            return EMPTY
+        return f"{division.company.name} / {division.name}"
+
+    @admin.display(description="problem statement")
+    def problem(self, obj: LeadOpportunity) -> str:
+        return Truncator(obj.problem_statement).chars(80)
+
+    @admin.display(description="recommendations", ordering="recommendations_total")
+    def recommendation_count(self, obj: LeadOpportunity) -> int:
+        return obj.recommendations_total  # type: ignore[attr-defined]
+
+    @admin.display(description="assigned rep", ordering="assigned_rep__email")
+    def assigned_rep_name(self, obj: LeadOpportunity) -> str:
+        return _user_label(obj.assigned_rep) or EMPTY
+
+    @admin.display(description="age", ordering="-created_at")
+    def age(self, obj: LeadOpportunity) -> str:
+        return timesince(obj.created_at, depth=1)
+
+    # ---- the page -----------------------------------------------------------------
+
+    @admin.display(description="CRM ids")
+    def crm_ids(self, obj: LeadOpportunity) -> str:
+        contact = obj.contact
+        division = contact.division
+        company = division.company if division is not None else None
+        rows = [
+            ("Contact", str(contact), contact.crm_contact_id),
+            ("Company", company.name if company else EMPTY, company and company.crm_company_id),
+            (
+                "Division",
+                division.name if division else EMPTY,
+                division and division.crm_division_id,
+            ),
+        ]
+        body = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td><code>{}</code></td></tr>",
+            ((label, name, crm_id or EMPTY) for label, name, crm_id in rows),
+        )
+        return _table(["", "name", "CRM id"], body)
+
+    def _messages(self, obj: LeadOpportunity) -> list[Message]:
+        cached = getattr(obj, "_desk_messages", None)
+        if cached is None:
+            cached = list(obj.conversation.messages.all()) if obj.conversation_id else []
+            obj._desk_messages = cached  # type: ignore[attr-defined]
+        return cached
+
+    @admin.display(description="metadata the CRM passed")
+    def crm_metadata(self, obj: LeadOpportunity) -> str:
+        rows = [
+            (_when(message.created_at), str(key), _metadata_value(value))
+            for message in self._messages(obj)
+            if isinstance(message.metadata, dict)
+            for key, value in message.metadata.items()
+        ]
+        if not rows:
+            return "None"
+        body = format_html_join(
+            "",
+            '<tr><td>{}</td><th>{}</th><td class="desk-text">{}</td></tr>',
+            rows,
+        )
+        return _table(["message of", "field", "value"], body)
+
+    @admin.display(description="transcript")
+    def transcript(self, obj: LeadOpportunity) -> str:
+        conversation = obj.conversation
+        if conversation is None:
+            return "No conversation."
+        messages_ = self._messages(obj)
+        if not messages_:
+            return "No messages."
+        channel = conversation.get_channel_display()
+        rows = (
+            (
+                message.role,
+                _when(message.created_at),
+                _speaker(message, obj),
+                channel,
+                _delivery(message),
+                message.content,
+            )
+            for message in messages_
+        )
+        body = format_html_join(
+            "",
+            '<tr class="desk-role-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            '<td class="desk-text">{}</td></tr>',
+            rows,
+        )
+        return _table(["when", "who", "channel", "delivery", "message"], body)
+
+    @admin.display(description="audit trail")
+    def audit_trail(self, obj: LeadOpportunity) -> str:
+        events = list(obj.events.select_related("actor").order_by("created_at", "pk"))
+        if not events:
+            return "No changes yet."
+        rows = []
+        for event in events:
+            from_value, to_value = event.from_value, event.to_value
+            if event.action == OpportunityEvent.Action.STATUS_CHANGED:
+                from_value, to_value = _status_label(from_value), _status_label(to_value)
+            rows.append(
+                (
+                    _when(event.created_at),
+                    _user_label(event.actor) or "system",
+                    event.get_action_display(),
+                    from_value or EMPTY,
+                    to_value or EMPTY,
+                )
+            )
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+        )
+        return _table(["when", "who", "what", "from", "to"], body)
+
+    # ---- writes go through the services ---------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changed = set(form.changed_data)
+        status, rep = obj.status, obj.assigned_rep
+        # The row is saved with its old status and rep; the services then change them
+        # and write the audit trail.
+        if "status" in changed:
+            obj.status = form.initial["status"]
+        if "assigned_rep" in changed:
+            obj.assigned_rep_id = form.initial["assigned_rep"]
+        super().save_model(request, obj, form, change)
+        if "status" in changed:
+            opportunity_status_set(opportunity=obj, status=status, actor=request.user)
+        if "assigned_rep" in changed:
+            opportunity_assign(opportunity=obj, rep=rep, actor=request.user)
+
+    @admin.action(description="Assign to me", permissions=["change"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if self._member_tenant(request) is None:
+            self.message_user(
+                request, "Only a member of the tenant can take opportunities.", messages.ERROR
+            )
+            return
+        count = 0
+        me = request.user
+        for opportunity in queryset:
+            try:
+                if opportunity_assign(opportunity=opportunity, rep=me, actor=me):
+                    count += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{opportunity}: {exc.messages[0]}", messages.ERROR)
+        self.message_user(request, f"Assigned {count} opportunity(ies) to you.", messages.SUCCESS)
+
+    def _move(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
+        count = sum(
+            1
+            for opportunity in queryset
+            if opportunity_status_set(opportunity=opportunity, status=status, actor=request.user)
+        )
+        label = _status_label(status)
+        self.message_user(
+            request, f"Moved {count} opportunity(ies) to “{label}”.", messages.SUCCESS
+        )
+
+    @admin.action(description="Move to “Needs an expert”", permissions=["change"])
+    def move_to_needs_expert(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(request, queryset, LeadOpportunity.Status.NEEDS_EXPERT)
+
+    @admin.action(description="Move to “Closed”", permissions=["change"])
+    def move_to_closed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(request, queryset, LeadOpportunity.Status.CLOSED)
+
+    # ---- CSV ----------------------------------------------------------------------
+
+    @admin.action(description="Export selected as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return _opportunities_csv(queryset, filename="opportunities.csv")
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<path:object_id>/export.csv",
+                self.admin_site.admin_view(self.export_one_view),
+                name="crm_leadopportunity_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_one_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))  # another tenant's: 404
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return _opportunities_csv(
+            self.get_queryset(request).filter(pk=obj.pk), filename=f"opportunity-{obj.pk}.csv"
+        )
+
+
+def _metadata_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _speaker(message: Message, opportunity: LeadOpportunity) -> str:
+    if message.role == Message.Role.USER:
+        name = opportunity.contact.full_name
+        return f"Customer ({name})" if name else "Customer"
+    if message.role == Message.Role.AGENT:
+        name = message.author_name or "unknown"
+        return f"Sales rep ({name})"
+    return str(message.get_role_display())
+
+
+def _delivery(message: Message) -> str:
+    label = message.get_delivery_status_display()
+    if message.delivery_status == Message.Delivery.FAILED and message.delivery_error:
+        return format_html('{}<br><span class="errornote">{}</span>', label, message.delivery_error)
+    return str(label)
+
+
+def _opportunities_csv(queryset: QuerySet, *, filename: str) -> HttpResponse:
+    recommendations = OpportunityProductRecommendation.objects.order_by("pk")
+    opportunities = queryset.select_related(
+        "contact__division__company", "assigned_rep"
+    ).prefetch_related(Prefetch("recommendations", queryset=recommendations))
+    rows = []
+    for opportunity in opportunities.order_by("pk"):
+        contact = opportunity.contact
+        division = contact.division
+        rep = opportunity.assigned_rep
+        rows.append(
+            [
+                opportunity.pk,
+                opportunity.status,
+                timezone.localtime(opportunity.created_at).isoformat(timespec="seconds"),
+                contact.full_name,
+                contact.email,
+                division.company.name if division else "",
+                division.name if division else "",
+                opportunity.problem_statement,
+                "; ".join(r.product_sku for r in opportunity.recommendations.all()),
+                rep.get_username() if rep else "",
+            ]
+        )
+    return csv_response(filename=filename, header=CSV_HEADER, rows=rows)
+
+
+@admin.register(OpportunityEvent)
+class OpportunityEventAdmin(TenantOwnedAdmin):
+    """The audit trail of every opportunity: read-only, written by the CRM services."""
+
+    list_display = ["created_at", "opportunity", "action", "from_value", "to_value", "actor"]
+    list_filter = ["action"]
+    list_select_related = ["opportunity", "actor", "tenant"]
+    search_fields = ["from_value", "to_value", "actor__email"]
+    readonly_fields = ["opportunity", "action", "from_value", "to_value", "actor"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
