@@ -25,7 +25,6 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py import_catalog demo catalog/demo/demo_catalog.csv
 	$(BIN)/python manage.py add_channel demo widget --name "Demo widget" --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT) --greeting "¡Hola! Soy Ana, asesora de Hidrolab. ¿Qué necesita medir?"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 

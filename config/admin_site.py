@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from desk.views import admin_index_context
 
 
 class SalesAdminSite(admin.AdminSite):
@@ -29,3 +32,7 @@ class SalesAdminSite(admin.AdminSite):
             context["site_header"] = f"{tenant.name} · Sales desk"
         context["current_tenant"] = tenant
         return context
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        context = {**admin_index_context(request), **(extra_context or {})}
+        return super().index(request, extra_context=context)

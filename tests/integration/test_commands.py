@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from crm.models import Company, Contact, LeadOpportunity, Message
+from catalog.models import Product
+from crm.models import (
+    Company,
+    Contact,
+    Conversation,
+    LeadOpportunity,
+    Message,
+    OpportunityProductRecommendation,
+)
 from tenants.models import Membership, Tenant
 from tenants.scoping import tenant_scope
 
@@ -112,16 +122,76 @@ def test_create_member_errors_are_clear():
         )
 
 
-def test_seed_demo_is_idempotent():
+def test_seed_demo_is_idempotent(catalog_index):
     first = run("seed_demo")
     second = run("seed_demo")
     assert first == second
-    assert first["demo_counts"] == {"contacts": 3, "conversations": 1, "opportunities": 1}
+    assert first["demo_counts"] == {
+        "products": 24,
+        "contacts": 26,
+        "conversations": 41,
+        "messages": 138,
+        "opportunities": 15,
+        "recommendations": 32,
+    }
+    assert first["northwind_counts"] == {
+        "products": 0,
+        "contacts": 2,
+        "conversations": 3,
+        "messages": 8,
+        "opportunities": 2,
+        "recommendations": 2,
+    }
     demo = Tenant.objects.get(slug="demo")
     with tenant_scope(demo):
-        assert Company.objects.count() == 2
-        assert Message.objects.count() == 3
-        assert LeadOpportunity.objects.get().recommendations.count() == 1
-        assert Contact.objects.get(full_name="Laura Gómez").company.name == "Aguas del Valle S.A."
+        assert Company.objects.count() == 10
+        laura = Contact.objects.get(full_name="Laura Gómez")
+        assert laura.company.name == "Aguas del Valle S.A."
+        opportunity = LeadOpportunity.objects.get(contact=laura)
+        assert opportunity.conversation.messages.count() == 3
+        assert list(opportunity.recommendations.values_list("product__sku", flat=True)) == [
+            "HL-TUR-5200"
+        ]
         roles = dict(Membership.objects.values_list("user__email", "role"))
     assert roles == {"admin@demo.example": "tenant_admin", "rep@demo.example": "sales_rep"}
+
+
+def test_seed_demo_gives_the_desk_three_weeks_of_history(catalog_index):
+    run("seed_demo")
+    demo = Tenant.objects.get(slug="demo")
+    today = timezone.localdate()
+    with tenant_scope(demo):
+        assert Product.objects.filter(sku="AQ-MP-6").exists()
+        conversations = Conversation.objects.all()
+        channels = set(conversations.values_list("channel", flat=True))
+        assert channels == {"widget", "telegram", "whatsapp", "api"}
+        days = {timezone.localtime(c.created_at).date() for c in conversations}
+        assert len(days) >= 15
+        assert min(days) >= today - timedelta(days=21) and max(days) <= today
+        assert conversations.filter(status=Conversation.Status.HANDED_OFF).count() >= 3
+        assert conversations.filter(needs_attention=True).count() >= 5
+        fallbacks = Message.objects.filter(answer_mode="fallback")
+        assert fallbacks.count() >= 3
+        assert all(m.conversation.needs_attention for m in fallbacks)
+        reps = Message.objects.filter(role=Message.Role.AGENT)
+        assert reps.count() >= 3
+        assert all(m.author.email == "rep@demo.example" and m.author_name for m in reps)
+        history = Message.objects.filter(external_id__startswith="demo-h")
+        assert history.count() >= 40 and not history.filter(handled_at__isnull=True)
+        assert Message.objects.filter(content__startswith="Hi,").exists()  # some English
+        statuses = set(LeadOpportunity.objects.values_list("status", flat=True))
+        assert statuses == set(LeadOpportunity.Status.values)
+        for opportunity in LeadOpportunity.objects.prefetch_related("recommendations"):
+            recommendations = list(opportunity.recommendations.all())
+            assert 1 <= len(recommendations) <= 3
+            for rec in recommendations:
+                assert rec.product is not None and rec.product.sku == rec.product_sku
+                assert rec.product_name == rec.product.name and rec.justification
+        companies = Contact.objects.filter(division__isnull=False, crm_contact_id__isnull=False)
+        assert companies.count() >= 20
+    northwind = Tenant.objects.get(slug="northwind")
+    with tenant_scope(northwind):
+        assert not Conversation.objects.filter(contact__full_name="Laura Gómez").exists()
+        assert set(
+            OpportunityProductRecommendation.objects.values_list("product_sku", flat=True)
+        ) == {"NW-PT-200", "NW-GD-10"}

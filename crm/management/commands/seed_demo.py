@@ -1,15 +1,24 @@
-"""Demo data for `make run`: a tenant with its admin, a rep, companies, contacts and a chat.
+"""Demo data for `make run`: a tenant with its members, its catalog and three weeks of history.
 
-A second tenant with its own rows shows that the demo admin sees only their own.
+The demo tenant gets the demo catalog (catalog/demo/demo_catalog.csv), companies,
+contacts, ~40 backdated conversations on every channel (some answered by the
+fallback, some handed off to a rep) and ~15 opportunities with recommendations,
+so the desk's dashboard has something to show. A second tenant with a little
+history of its own shows that the demo admin sees only their own rows.
 Idempotent: running it again changes nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
+from catalog.models import Product
+from catalog.services import catalog_import
+from crm.management.commands import _demo_scripts as scripts
+from crm.management.commands._demo_history import history_seed
 from crm.models import (
     Contact,
     Conversation,
@@ -30,6 +39,8 @@ from tenants.management.base import JsonSummaryCommand
 from tenants.models import Membership, Tenant
 from tenants.scoping import tenant_scope
 from tenants.services import member_ensure, tenant_ensure
+
+DEMO_CATALOG = Path(__file__).resolve().parents[3] / "catalog" / "demo" / "demo_catalog.csv"
 
 DEMO_CHAT = [
     (Message.Role.USER, "Hola, necesito medir turbidez en agua potable, rango 0 a 100 NTU."),
@@ -68,7 +79,7 @@ class Command(JsonSummaryCommand):
             password=password,
             full_name="Demo Admin",
         )
-        member_ensure(
+        rep_membership, _ = member_ensure(
             tenant=demo,
             email="rep@demo.example",
             role=Membership.Role.SALES_REP,
@@ -76,10 +87,21 @@ class Command(JsonSummaryCommand):
             full_name="Demo Rep",
         )
         with tenant_scope(demo):
+            with DEMO_CATALOG.open("rb") as fileobj:
+                catalog_import(tenant=demo, fileobj=fileobj, filename=DEMO_CATALOG.name)
             self._seed_demo_crm(demo)
+            history_seed(
+                tenant=demo,
+                marker="demo-h",
+                companies=scripts.COMPANIES,
+                contacts=scripts.CONTACTS,
+                plan=scripts.PLAN,
+                scripts=scripts.SCRIPTS,
+                rep=rep_membership.user,
+            )
 
         other, _ = tenant_ensure(slug="northwind", name="Northwind Sensors")
-        member_ensure(
+        other_admin, _ = member_ensure(
             tenant=other,
             email="admin@northwind.example",
             role=Membership.Role.TENANT_ADMIN,
@@ -98,6 +120,16 @@ class Command(JsonSummaryCommand):
                 full_name="Pedro Ruiz",
             )
             contact_link_division(contact=contact, division=division)
+            history_seed(
+                tenant=other,
+                marker="nw-h",
+                companies=scripts.NORTHWIND_COMPANIES,
+                contacts=scripts.NORTHWIND_CONTACTS,
+                plan=scripts.NORTHWIND_PLAN,
+                scripts=scripts.NORTHWIND_SCRIPTS,
+                rep=other_admin.user,
+                product_names=scripts.NORTHWIND_PRODUCTS,
+            )
 
         summary = {
             "tenants": [demo.slug, other.slug],
@@ -105,12 +137,16 @@ class Command(JsonSummaryCommand):
             "rep_email": "rep@demo.example",
             "password": password,
         }
-        with tenant_scope(demo):
-            summary["demo_counts"] = {
-                "contacts": Contact.objects.count(),
-                "conversations": Conversation.objects.count(),
-                "opportunities": LeadOpportunity.objects.count(),
-            }
+        for key, tenant in (("demo_counts", demo), ("northwind_counts", other)):
+            with tenant_scope(tenant):
+                summary[key] = {
+                    "products": Product.objects.count(),
+                    "contacts": Contact.objects.count(),
+                    "conversations": Conversation.objects.count(),
+                    "messages": Message.objects.count(),
+                    "opportunities": LeadOpportunity.objects.count(),
+                    "recommendations": OpportunityProductRecommendation.objects.count(),
+                }
         self.summarize(
             options,
             summary,
@@ -173,11 +209,13 @@ class Command(JsonSummaryCommand):
                 conversation=conversation,
                 problem_statement=laura.problem_statement,
             )
+            product = Product.objects.filter(sku="HL-TUR-5200").first()
             OpportunityProductRecommendation.objects.create(
                 tenant=demo,
                 opportunity=opportunity,
-                product_sku="TURB-2100Q",
-                product_name="Turbidímetro portátil 2100Q",
+                product=product,
+                product_sku="HL-TUR-5200",
+                product_name=product.name if product else "Turbidímetro portátil TU-5200",
                 justification="Rango 0-1000 NTU cubre 0-100 NTU con resolución 0,01 NTU; "
                 "calibración con formazina según ISO 7027.",
             )

@@ -1,0 +1,280 @@
+"""The admin index's dashboard: which tenant, which period, and the figures as cards and charts.
+
+``SalesAdminSite.index`` adds :func:`admin_index_context` to the index page. A
+tenant member sees their tenant; a superuser picks a tenant with ``?tenant=<slug>``
+(without one the plain index is shown). The period comes from ``?days=``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat
+from django.utils.safestring import SafeString
+
+from crm.models import LeadOpportunity, Platform
+from desk.charts import Bar, Series, column_chart, hbar_chart
+from desk.dashboard import PERIODS, Dashboard, dashboard_get, humanize_duration, period_parse
+from tenants.models import Tenant
+from tenants.scoping import tenant_scope
+
+CHANNEL_COLORS: dict[str, str] = {
+    Platform.WIDGET: "#6366f1",
+    Platform.TELEGRAM: "#0ea5e9",
+    Platform.WHATSAPP: "#22c55e",
+    Platform.API: "#f59e0b",
+    Platform.CONSOLE: "#94a3b8",
+}
+STATUS_COLORS: dict[str, str] = {
+    LeadOpportunity.Status.QUALIFIED: "#0ea5e9",
+    LeadOpportunity.Status.NEEDS_EXPERT: "#f59e0b",
+    LeadOpportunity.Status.CLOSED: "#64748b",
+}
+SPARE_COLORS = ("#8b5cf6", "#14b8a6", "#e11d48", "#84cc16")
+HANDOFF_COLOR = "#8b5cf6"
+FALLBACK_COLOR = "#e11d48"
+# Channels always shown in the legend, even on a quiet period; others only when used.
+MAIN_CHANNELS = (Platform.WIDGET, Platform.TELEGRAM, Platform.WHATSAPP, Platform.API)
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    label: str
+    value: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    rank: int
+    sku: str
+    name: str
+    recommendations: int
+    share: int  # percent of the top product's count, for the inline bar
+    url: str
+
+
+@dataclass(frozen=True)
+class PeriodLink:
+    days: int
+    url: str
+    is_current: bool
+
+
+def _day_label(day: date) -> str:
+    return dateformat.format(day, "j M")
+
+
+def _span(dashboard: Dashboard) -> str:
+    first, last = dashboard.period.first_day, dashboard.period.last_day
+    return f"{dateformat.format(first, 'j M')} \N{EN DASH} {dateformat.format(last, 'j M Y')}"
+
+
+def _query(**params: Any) -> str:
+    return "?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def _product_url(product_id: int | None) -> str:
+    if product_id is None:
+        return ""
+    try:
+        return reverse("admin:catalog_product_change", args=[product_id])
+    except NoReverseMatch:
+        return ""
+
+
+def channel_chart(dashboard: Dashboard) -> SafeString:
+    dates = dashboard.period.dates
+    by_day = dashboard.conversations.by_day
+    used = dashboard.conversations.by_channel()
+    channels = [c for c in Platform if c in MAIN_CHANNELS or used.get(c)]
+    series = [
+        Series(
+            key=channel.value,
+            label=str(channel.label),
+            color=CHANNEL_COLORS.get(channel, SPARE_COLORS[0]),
+            values=[by_day.get(day, {}).get(channel.value, 0) for day in dates],
+        )
+        for channel in channels
+    ]
+    breakdown = ", ".join(f"{s.label} {s.total}" for s in series)
+    return column_chart(
+        chart_id="desk-channels",
+        title="Conversations by channel per day",
+        desc=f"Conversations started per day, {_span(dashboard)}, stacked by channel. "
+        f"Totals: {breakdown}; {dashboard.conversations.total} in all.",
+        categories=[_day_label(day) for day in dates],
+        series=series,
+        y_label="Conversations",
+        x_label="Day started",
+        width=760,
+        height=420,
+    )
+
+
+def attention_chart(dashboard: Dashboard) -> SafeString:
+    dates = dashboard.period.dates
+    handoffs = dashboard.conversations.handoffs_by_day
+    series = [
+        Series("handoffs", "Handoffs", HANDOFF_COLOR, [handoffs.get(d, 0) for d in dates]),
+        Series(
+            "fallbacks",
+            "Fallback answers",
+            FALLBACK_COLOR,
+            [dashboard.fallbacks_by_day.get(d, 0) for d in dates],
+        ),
+    ]
+    return column_chart(
+        chart_id="desk-attention",
+        title="Handoffs and fallback answers per day",
+        desc=f"Per day, {_span(dashboard)}: conversations handed off to a rep "
+        f"({dashboard.conversations.handoffs}) and bot replies written by the catalog "
+        f"fallback without the LLM ({dashboard.fallbacks}).",
+        categories=[_day_label(day) for day in dates],
+        series=series,
+        y_label="Count",
+        x_label="Day",
+        width=560,
+        height=410,
+        max_labels=8,
+    )
+
+
+def channel_mix_chart(dashboard: Dashboard) -> SafeString:
+    used = dashboard.conversations.by_channel()
+    total = dashboard.conversations.total
+    bars = [
+        Bar(
+            label=str(channel.label),
+            value=used.get(channel.value, 0),
+            color=CHANNEL_COLORS.get(channel, SPARE_COLORS[0]),
+        )
+        for channel in Platform
+        if channel in MAIN_CHANNELS or used.get(channel)
+    ]
+    shares = ", ".join(
+        f"{bar.label} {bar.value} ({round(100 * bar.value / total) if total else 0}%)"
+        for bar in bars
+    )
+    return hbar_chart(
+        chart_id="desk-mix",
+        title="Conversations per channel",
+        desc=f"Conversations started {_span(dashboard)}, per channel: {shares}.",
+        bars=bars,
+        x_label="Conversations",
+        row_height=34,
+    )
+
+
+def status_chart(dashboard: Dashboard) -> SafeString:
+    spare = iter(SPARE_COLORS * 3)
+    bars = [
+        Bar(
+            label=str(LeadOpportunity.Status(status).label)
+            if status in LeadOpportunity.Status.values
+            else status,
+            value=count,
+            color=STATUS_COLORS.get(status) or next(spare),
+        )
+        for status, count in dashboard.opportunities_by_status.items()
+    ]
+    breakdown = ", ".join(f"{bar.label} {bar.value}" for bar in bars)
+    return hbar_chart(
+        chart_id="desk-status",
+        title="Opportunities by status",
+        desc=f"Opportunities created {_span(dashboard)}, by current status: {breakdown}.",
+        bars=bars,
+        x_label="Opportunities",
+        row_height=34,
+    )
+
+
+def _cards(dashboard: Dashboard) -> list[Card]:
+    conversations = dashboard.conversations.total
+    per_day = conversations / dashboard.period.days
+    qualified = dashboard.opportunities_by_status.get(LeadOpportunity.Status.QUALIFIED, 0)
+    handoffs = dashboard.conversations.handoffs
+    share = f"{round(100 * handoffs / conversations)}% of conversations" if conversations else ""
+    answered = len(dashboard.first_responses)
+    return [
+        Card("conversations", "Conversations", str(conversations), f"{per_day:.1f} a day"),
+        Card(
+            "opportunities", "Opportunities", str(dashboard.opportunities), f"{qualified} qualified"
+        ),
+        Card("handoffs", "Handoffs to a rep", str(handoffs), share or "none in this period"),
+        Card(
+            "fallbacks",
+            "Fallback answers",
+            str(dashboard.fallbacks),
+            "catalog replies without the LLM",
+        ),
+        Card(
+            "first-response",
+            "Median first response",
+            humanize_duration(dashboard.median_first_response),
+            f"over {answered} answered conversation{'s' if answered != 1 else ''}",
+        ),
+    ]
+
+
+def _products(dashboard: Dashboard) -> list[ProductRow]:
+    top = dashboard.top_products
+    peak = top[0].recommendations if top else 1
+    return [
+        ProductRow(
+            rank=rank,
+            sku=product.sku,
+            name=product.name,
+            recommendations=product.recommendations,
+            share=max(4, round(100 * product.recommendations / peak)),
+            url=_product_url(product.product_id),
+        )
+        for rank, product in enumerate(top, start=1)
+    ]
+
+
+def dashboard_context(*, tenant: Tenant, days: int, tenant_param: str = "") -> dict[str, Any]:
+    """Everything the dashboard template shows for ``tenant`` (the caller holds its scope)."""
+    dashboard = dashboard_get(tenant=tenant, days=days)
+    return {
+        "tenant": tenant,
+        "period_days": days,
+        "period_span": _span(dashboard),
+        "periods": [
+            PeriodLink(days=p, url=_query(tenant=tenant_param, days=p), is_current=p == days)
+            for p in PERIODS
+        ],
+        "cards": _cards(dashboard),
+        "channel_chart": channel_chart(dashboard),
+        "status_chart": status_chart(dashboard),
+        "mix_chart": channel_mix_chart(dashboard),
+        "attention_chart": attention_chart(dashboard),
+        "products": _products(dashboard),
+        "opportunities": dashboard.opportunities,
+        "conversations": dashboard.conversations.total,
+    }
+
+
+def admin_index_context(request: HttpRequest) -> dict[str, Any]:
+    """The index's extra context: ``desk`` (the dashboard) and, for superusers, a tenant picker."""
+    days = period_parse(request.GET.get("days"))
+    member_tenant: Tenant | None = getattr(request, "tenant", None)
+    if member_tenant is not None:
+        with tenant_scope(member_tenant):
+            return {"desk": dashboard_context(tenant=member_tenant, days=days)}
+    if not getattr(request.user, "is_superuser", False):
+        return {}
+    slug = request.GET.get("tenant", "")
+    tenants = list(Tenant.objects.filter(is_active=True).order_by("name"))
+    context: dict[str, Any] = {"desk_tenants": tenants, "desk_tenant_slug": slug}
+    chosen = next((t for t in tenants if t.slug == slug), None)
+    if chosen is not None:
+        with tenant_scope(chosen):
+            context["desk"] = dashboard_context(tenant=chosen, days=days, tenant_param=chosen.slug)
+    return context
