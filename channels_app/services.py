@@ -87,3 +87,39 @@ def channel_account_ensure(
     account.full_clean(exclude=["tenant"])
     account.save()
     return account, created, api_key
+
+
+def channel_account_problems(*, account: ChannelAccount) -> dict[str, str]:
+    """What an account edited in the desk lacks or has wrong for its kind: field -> reason."""
+    problems: dict[str, str] = {}
+    for name in REQUIRED.get(account.kind, ()):
+        if not getattr(account, name):
+            problems[name] = f"A {account.get_kind_display()} account needs this."
+    if account.kind == ChannelAccount.Kind.WIDGET:
+        if not COLOR.fullmatch(account.color or ""):
+            problems["color"] = f"Use a colour like #0b6e4f, not {account.color!r}."
+        wrong = _origin_errors(account.allowed_origins)
+        if wrong:
+            problems["allowed_origins"] = (
+                f"Not an origin (scheme://host[:port], no path): {', '.join(wrong)}"
+            )
+    return problems
+
+
+def channel_account_save(*, account: ChannelAccount) -> str:
+    """Save an account edited in the desk. A new CRM API account gets its key: returned
+    once (only its hash is stored), else ""."""
+    api_key = ""
+    if account._state.adding and account.kind == ChannelAccount.Kind.API:
+        api_key = account.set_api_key()
+    account.save()
+    return api_key
+
+
+def channel_account_rotate_api_key(*, account: ChannelAccount) -> str:
+    """Replace a CRM API account's key; the old one stops working. Returns the new key once."""
+    if account.kind != ChannelAccount.Kind.API:
+        raise ChannelError(f"{account} is not a CRM API account: it has no API key")
+    api_key = account.set_api_key()
+    account.save(update_fields=["api_key_hash", "api_key_prefix", "updated_at"])
+    return api_key

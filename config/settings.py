@@ -140,6 +140,9 @@ WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)
 WIDGET_RATE_LIMIT = env.str("WIDGET_RATE_LIMIT", default="10/60")  # messages / seconds
 DEMO_TENANT_SLUG = env.str("DEMO_TENANT_SLUG", default="demo")  # whose widget /demo/ shows
 
+# Messages live in the session, not in a cookie: a rotated API key is shown once through one.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

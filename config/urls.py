@@ -7,6 +7,7 @@ from channels_app.api.views import api_messages
 from channels_app.telegram.webhook import telegram_webhook
 from channels_app.whatsapp.webhook import whatsapp_webhook
 from channels_app.widget.views import demo_page
+from tenants.views import tenant_logo
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -21,4 +22,5 @@ urlpatterns = [
     path("webhooks/whatsapp/<str:key>/", whatsapp_webhook, name="whatsapp-webhook"),
     path("api/v1/messages", api_messages, name="api-messages"),
     path("demo/", demo_page, name="demo"),
+    path("branding/logos/<str:name>", tenant_logo, name="tenant-logo"),
 ]

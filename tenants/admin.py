@@ -5,10 +5,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from tenants.admin_base import NotFoundMixin, TenantOwnedAdmin
+from tenants.branding import LOGO_ACCEPT
 from tenants.models import Membership, Tenant
-from tenants.services import member_ensure, member_refusal, membership_set_role
+from tenants.services import member_ensure, member_refusal, membership_set_role, tenant_update
 
 
 @admin.register(Tenant)
@@ -16,7 +18,16 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "is_active", "default_language", "created_at"]
     list_filter = ["is_active", "default_language"]
     search_fields = ["name", "slug"]
-    fields = ["name", "slug", "is_active", "default_language", "persona", "sales_instructions"]
+    fields = [
+        "name",
+        "slug",
+        "is_active",
+        "default_language",
+        "persona",
+        "sales_instructions",
+        "logo",
+        "logo_preview",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         queryset = super().get_queryset(request)
@@ -27,8 +38,29 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
-            return ["slug"] if obj else []
-        return ["slug", "is_active"]
+            return ["slug", "logo_preview"] if obj else ["logo_preview"]
+        return ["slug", "is_active", "logo_preview"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "logo":
+            kwargs["widget"] = forms.ClearableFileInput(attrs={"accept": LOGO_ACCEPT})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="current logo")
+    def logo_preview(self, obj: Tenant) -> str:
+        if not obj.logo:
+            return "No logo: the header shows the name only."
+        return format_html(
+            '<img src="{}" alt="{} logo" style="max-height:64px;max-width:240px">',
+            obj.logo_url,
+            obj.name,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        previous = ""
+        if change:
+            previous = Tenant.objects.filter(pk=obj.pk).values_list("logo", flat=True).first()
+        tenant_update(tenant=obj, previous_logo=previous or "")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)
@@ -101,6 +133,13 @@ class MembershipAdmin(TenantOwnedAdmin):
             return False  # an admin cannot lock themselves out
         return self._may_manage(request) and super().has_delete_permission(request, obj)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(obj.user_id == request.user.pk for obj in objs):
+            # The bulk action too: one's own membership is never deleted by oneself.
+            perms_needed.add("your own membership")
+        return deleted, counts, perms_needed, protected
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             fields = ["email", "full_name", "password", "role"]
@@ -113,6 +152,8 @@ class MembershipAdmin(TenantOwnedAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             readonly.append("user")
+            if obj.user_id == request.user.pk:
+                readonly.append("role")  # nor demoted by oneself: another admin does that
         return readonly
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:

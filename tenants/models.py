@@ -8,8 +8,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
+from tenants.branding import LOGO_MAX_BYTES, logo_upload_to, validate_logo
 from tenants.scoping import ScopeError, TenantScopedManager, active_tenant
 
 
@@ -69,12 +71,26 @@ class Tenant(AuditModel):
         blank=True,
         help_text="What the agent should push, avoid, and when to hand off to a rep.",
     )
+    logo = models.FileField(
+        upload_to=logo_upload_to,
+        blank=True,
+        validators=[validate_logo],
+        help_text=f"Shown in the desk's header. PNG, JPEG, SVG or WebP, at most "
+        f"{LOGO_MAX_BYTES // 1024} KB.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def logo_url(self) -> str:
+        """Where the logo is served (not MEDIA_URL: media is not served in production)."""
+        if not self.logo:
+            return ""
+        return reverse("tenant-logo", args=[self.logo.name.rsplit("/", 1)[-1]])
 
 
 class TenantModel(models.Model):

@@ -39,6 +39,15 @@ def tenant_ensure(*, slug: str, name: str) -> tuple[Tenant, EnsureResult]:
     return tenant, result
 
 
+def tenant_update(*, tenant: Tenant, previous_logo: str = "") -> Tenant:
+    """Save the tenant's settings. A replaced or cleared logo's file is deleted after commit."""
+    tenant.save()
+    if previous_logo and previous_logo != tenant.logo.name:
+        storage = tenant.logo.storage
+        transaction.on_commit(lambda: storage.delete(previous_logo))
+    return tenant
+
+
 def membership_set_role(*, membership: Membership, role: str) -> bool:
     """Set the member's role and the matching permission group. Returns True when it changed."""
     if role not in ROLE_GROUPS:
