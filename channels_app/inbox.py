@@ -36,6 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agent.services import respond
+from channels_app.live import conversation_notify_on_commit
 from channels_app.models import ChannelAccount, ConversationRoute
 from channels_app.transport import SendResult, Transport, transport_for
 from crm.models import Conversation, Message
@@ -115,6 +116,9 @@ def inbound_store(
         if existing is None:
             raise
         return existing, False
+    conversation_notify_on_commit(
+        tenant_id=tenant.pk, conversation_id=conversation.pk, message_id=message.pk
+    )
     if enqueue:
         conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return message, True
@@ -157,6 +161,9 @@ def inbound_store_unsupported(
         if existing is None:
             raise
         return existing, False
+    conversation_notify_on_commit(
+        tenant_id=tenant.pk, conversation_id=conversation.pk, message_id=message.pk
+    )
     conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return message, True
 

@@ -6,8 +6,6 @@ from crm.models import (
     Company,
     CompanyDivision,
     Contact,
-    Conversation,
-    Message,
     OpportunityProductRecommendation,
 )
 from tenants.admin_base import TenantOwnedAdmin, TenantOwnedInline
@@ -50,44 +48,7 @@ class ContactAdmin(TenantOwnedAdmin):
     autocomplete_fields = ["division"]
 
 
-class MessageInline(TenantOwnedInline):
-    model = Message
-    fields = ["created_at", "role", "content", "delivery_status", "external_id"]
-    readonly_fields = ["created_at", "role", "content", "delivery_status", "external_id"]
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-
-@admin.register(Conversation)
-class ConversationAdmin(TenantOwnedAdmin):
-    list_display = [
-        "__str__",
-        "channel",
-        "status",
-        "intent_category",
-        "assigned_rep",
-        "last_activity_at",
-    ]
-    list_filter = ["status", "channel", "intent_category"]
-    list_select_related = ["contact", "assigned_rep"]
-    search_fields = ["contact__full_name", "contact__email", "contact__platform_user_id"]
-    autocomplete_fields = ["contact"]
-    date_hierarchy = "last_activity_at"
-    inlines = [MessageInline]
-
-
-@admin.register(Message)
-class MessageAdmin(TenantOwnedAdmin):
-    list_display = ["__str__", "conversation", "role", "delivery_status", "created_at"]
-    list_filter = ["role", "delivery_status"]
-    list_select_related = ["conversation__contact"]
-    search_fields = ["content", "external_id"]
-    autocomplete_fields = ["conversation"]
-
-
+# Conversations and messages are the sales desk's inbox: desk/admin/conversations.py.
 # The lead opportunity's admin is the sales desk's page: desk/admin/opportunities.py.
 
 

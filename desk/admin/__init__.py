@@ -1,3 +1,3 @@
 """The sales desk's admin pages; each module registers its own."""
 
-from desk.admin import opportunities  # noqa: F401
+from desk.admin import conversations, opportunities  # noqa: F401
