@@ -161,7 +161,7 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
     ]
     autocomplete_fields = ["contact", "conversation"]
     inlines = [RecommendationInline]
-    readonly_fields = ["crm_ids", "crm_metadata", "transcript", "audit_trail"]
+    readonly_fields = ["crm_ids", "crm_metadata", "conversation_link", "transcript", "audit_trail"]
     change_form_template = "desk/opportunity_change_form.html"
     actions = [
         "assign_to_me",
@@ -193,7 +193,7 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
         return [
             (None, {"fields": main}),
             ("CRM", {"fields": ["crm_ids", "crm_metadata"]}),
-            ("Conversation", {"fields": ["transcript"]}),
+            ("Conversation", {"fields": ["conversation_link", "transcript"]}),
             ("History", {"fields": ["audit_trail"]}),
             (
                 "Record",
@@ -280,6 +280,14 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
             rows,
         )
         return _table(["message of", "field", "value"], body)
+
+    @admin.display(description="open")
+    def conversation_link(self, obj: LeadOpportunity) -> str:
+        """The conversation's own page, where a rep takes it over and replies."""
+        if obj.conversation_id is None:
+            return "No conversation."
+        url = reverse("admin:crm_conversation_change", args=[obj.conversation_id])
+        return format_html('<a class="button" href="{}">Open the conversation</a>', url)
 
     @admin.display(description="transcript")
     def transcript(self, obj: LeadOpportunity) -> str:

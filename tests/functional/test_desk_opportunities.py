@@ -235,6 +235,8 @@ def test_detail_shows_recommendations_transcript_crm_ids_and_escaped_metadata(
     assert f'<a href="{product_url}">Turbidímetro TU-100</a>' in html
     assert "TU-100-OLD" in html and "Turbidímetro antiguo" in html
     assert "Cheaper, still covers 0-100 NTU." in html
+    conversation_url = reverse("admin:crm_conversation_change", args=[desk.fresh.conversation_id])
+    assert f'href="{conversation_url}">Open the conversation</a>' in html
     # transcript: who, over which channel, delivery status, and the error when it failed
     for text in (
         "Customer (Laura Gómez)",
