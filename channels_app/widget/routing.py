@@ -1,3 +1,9 @@
-"""WebSocket routes of the widget (to be written)."""
+"""WebSocket routes of the widget."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from channels_app.widget.consumers import WidgetConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/widget/<str:key>/", WidgetConsumer.as_asgi()),
+]

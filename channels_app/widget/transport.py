@@ -1,0 +1,115 @@
+"""Outbound for the web widget: frames to the visitor's channel-layer group.
+
+Every socket a visitor has open (tabs, a reconnect) joins one group, named by
+:func:`visitor_group` from the tenant, the account and a hash of the visitor
+id. The inbox's turn sends its streamed tokens, its typing signal and the final
+reply there; the consumer forwards them as ``token``, ``typing`` and
+``message`` frames. With ``REDIS_URL`` set the group lives in Redis, so a turn
+run by a worker process reaches a socket held by a web process.
+
+Delivery is "stored and offered": a visitor with no socket open receives
+nothing now and sees the reply in the history sent on their next connect, so
+:meth:`WidgetTransport.send_text` reports success whenever the frame could be
+handed to the channel layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from channels.layers import get_channel_layer
+
+from channels_app.transport import SendResult
+from channels_app.widget import schemas
+
+if TYPE_CHECKING:
+    from agent.llm import TokenCallback
+    from channels_app.models import ConversationRoute
+
+logger = logging.getLogger(__name__)
+
+
+def visitor_group(*, tenant_id: int, account_id: int, visitor_id: str) -> str:
+    """The channel-layer group of one visitor of one widget (valid group characters only)."""
+    digest = hashlib.sha256(visitor_id.encode()).hexdigest()[:32]
+    return f"widget.{tenant_id}.{account_id}.{digest}"
+
+
+def route_group(route: ConversationRoute) -> str:
+    return visitor_group(
+        tenant_id=route.tenant_id, account_id=route.account_id, visitor_id=route.address
+    )
+
+
+async def _group_send(group: str, event: dict[str, Any]) -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        logger.error("widget: no channel layer configured (CHANNEL_LAYERS)")
+        return False
+    # The send runs in a task of its own and the caller waits on a shield: a cancellation
+    # (the inbox stopping its typing loop, a turn's timeout) reaches the caller at once
+    # instead of landing inside the Redis client, which can turn it into an ordinary
+    # error that the best-effort callers would swallow, leaving the turn waiting forever.
+    send = asyncio.ensure_future(layer.group_send(group, event))
+    send.add_done_callback(_retrieve)
+    await asyncio.shield(send)
+    return True
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("widget: group send failed: %s", task.exception())
+
+
+class WidgetTransport:
+    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
+        """Offer the reply to the visitor's open sockets.
+
+        A visitor who is not connected is not an error: the reply is stored and
+        shown in the history the next time the widget connects.
+        """
+        out_id = uuid.uuid4().hex
+        message = schemas.frame(schemas.MessageOut(text=text, id=out_id))
+        try:
+            sent = await _group_send(route_group(route), {"type": "widget.frame", "frame": message})
+        except Exception as exc:  # the layer (Redis) is down: record it, flag for a rep
+            logger.warning("widget: reply not offered to the socket: %s", exc)
+            return SendResult(ok=False, error=f"channel layer: {type(exc).__name__}")
+        if not sent:
+            return SendResult(ok=False, error="no channel layer configured", permanent=True)
+        return SendResult(ok=True, external_ids=[f"widget-out:{out_id}"])
+
+    async def typing(self, route: ConversationRoute) -> None:
+        try:
+            await _group_send(
+                route_group(route),
+                {"type": "widget.frame", "frame": schemas.frame(schemas.Typing())},
+            )
+        except Exception as exc:  # best effort
+            logger.debug("widget: typing not sent: %s", exc)
+
+    def token_callback(self, route: ConversationRoute) -> TokenCallback | None:
+        group = route_group(route)
+
+        async def on_token(text: str) -> None:
+            if not text:
+                return
+            try:
+                await _group_send(
+                    group,
+                    {"type": "widget.frame", "frame": schemas.frame(schemas.Token(text=text))},
+                )
+            except Exception as exc:  # a lost token must not fail the turn
+                logger.debug("widget: token not sent: %s", exc)
+
+        return on_token
+
+    async def mark_read(self, route: ConversationRoute, external_id: str) -> None:
+        """Nothing to tell: the widget shows its own messages as sent."""
+
+
+transport = WidgetTransport()

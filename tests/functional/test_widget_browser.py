@@ -1,0 +1,160 @@
+"""The widget in real headless Chromium against a real Daphne server.
+
+Daphne serves the demo page, the script and the WebSocket from a throwaway
+SQLite database; the agent talks to an OpenAI-compatible server on 127.0.0.1
+that streams its answer. Playwright drives Debian's Chromium (no browser
+download): the test is skipped only when /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import Action, FakeLLM
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+REPLY = "Para turbidez en agua potable le recomiendo el turbidímetro portátil TU-5200."
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt install)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """Daphne on a free port with the demo tenant and its widget; yields the base URL."""
+    llm = FakeLLM(default=lambda body: Action("text", content=REPLY)).start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "CHROMA_URL"}
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="1",
+        SECRET_KEY="browser-test-secret-key",
+        HF_HUB_OFFLINE="1",
+        CHROMA_DIR=str(tmp_path / "chroma"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        TASKS_IN_PROCESS_WORKER="0",
+        LLM_BASE_URL=llm.base_url,
+        LLM_API_KEY="browser-test-key",
+        LLM_MAX_RETRIES="0",
+    )
+
+    def manage(*args: str) -> None:
+        subprocess.run(  # noqa: S603
+            [str(BIN / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    manage("migrate", "--noinput")
+    manage("seed_demo")
+    manage(
+        "add_channel", "demo", "widget", "--name", "Demo widget",
+        "--origin", base, "--greeting", "¡Hola! Soy Ana. ¿Qué necesita medir?",
+    )  # fmt: skip
+    log = (tmp_path / "daphne.log").open("wb")
+    daphne = subprocess.Popen(  # noqa: S603
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz/", timeout=1).close()  # noqa: S310
+                break
+            except OSError:
+                if daphne.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "daphne.log").read_text()) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+        log.close()
+        llm.stop()
+
+
+# Records every text the newest assistant bubble shows, to see the reply grow token by token.
+WATCH = """() => {
+  const log = document.querySelector('#sales-widget').shadowRoot.querySelector('.log');
+  window.__seen = [];
+  new MutationObserver(() => {
+    const bubbles = log.querySelectorAll('.msg.assistant');
+    const text = bubbles.length ? bubbles[bubbles.length - 1].textContent : '';
+    if (window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
+  }).observe(log, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_visitor_chats_sees_the_reply_stream_and_finds_it_after_a_reload(server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{server}/demo/")
+            expect(page.get_by_role("heading", level=1)).to_contain_text("laboratorios de agua")
+            page.locator(".bubble").click()  # Playwright's CSS pierces the open shadow root
+            panel = page.locator(".panel")
+            expect(panel).to_be_visible()
+            expect(panel.locator(".head strong")).to_have_text("Hidrolab Demo")
+            expect(panel.locator(".msg.assistant").first).to_have_text(
+                "¡Hola! Soy Ana. ¿Qué necesita medir?"
+            )
+            expect(panel.locator("form button")).to_be_enabled()
+            page.evaluate(WATCH)
+
+            question = "Necesito medir turbidez en agua potable <b>hasta 1000 NTU</b>"
+            panel.locator("textarea").fill(question)
+            panel.locator("textarea").press("Enter")
+            expect(panel.locator(".msg.user")).to_have_text(question)  # as text, not HTML
+            expect(panel.locator(".msg.assistant").last).to_have_text(REPLY, timeout=15_000)
+            seen = page.evaluate("window.__seen")
+            growing = [t for t in seen if t and REPLY.startswith(t) and t != REPLY]
+            assert len(growing) >= 3, seen  # partial texts shown before the final one
+            assert panel.locator(".msg.user b").count() == 0
+            token = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('sales'))")
+            assert len(token) == 1
+
+            page.reload()
+            page.locator(".bubble").click()
+            messages = page.locator(".panel .msg")
+            expect(messages).to_have_count(3)  # greeting, question, reply: from the history
+            expect(messages.nth(1)).to_have_text(question)
+            expect(messages.nth(2)).to_have_text(REPLY)
+        finally:
+            browser.close()
