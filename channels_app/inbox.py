@@ -52,6 +52,7 @@ from tenants.scoping import scopes_disabled, tenant_scope
 logger = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for about 5 s
+TYPING_STOP_WAIT = 5.0  # seconds the turn waits for the typing loop to end
 
 
 @dataclass
@@ -252,17 +253,21 @@ async def _turns(conversation_id: int) -> int:
             route.conversation if route else await Conversation.objects.aget(pk=conversation_id)
         )
         typing = None
-        if transport is not None and route is not None:
+        stop_typing = asyncio.Event()
+        bot_turn = conversation.status == Conversation.Status.ACTIVE
+        if transport is not None and route is not None and bot_turn:
             await _mark_read(transport, route)
-            typing = asyncio.create_task(_keep_typing(transport, route))
+            typing = asyncio.create_task(_keep_typing(transport, route, stop_typing))
         try:
             on_token = transport.token_callback(route) if transport and route else None
             result = await respond(conversation, on_token=on_token)
         finally:
             if typing is not None:
+                stop_typing.set()
                 typing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await typing
+                # A client library may turn the cancellation into an ordinary error that
+                # the loop swallows; the event still ends it, and the turn never waits long.
+                await asyncio.wait({typing}, timeout=TYPING_STOP_WAIT)
         if result is None:
             return answered
         answered += 1
@@ -270,11 +275,12 @@ async def _turns(conversation_id: int) -> int:
             await reply_deliver(message_id=result.message.pk)
 
 
-async def _keep_typing(transport: Transport, route: ConversationRoute) -> None:
-    while True:
+async def _keep_typing(transport: Transport, route: ConversationRoute, stop: asyncio.Event) -> None:
+    while not stop.is_set():
         with contextlib.suppress(Exception):
             await transport.typing(route)
-        await asyncio.sleep(TYPING_EVERY)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), TYPING_EVERY)
 
 
 async def _mark_read(transport: Transport, route: ConversationRoute) -> None:

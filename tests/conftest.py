@@ -106,3 +106,19 @@ def fake_llm(settings):
     settings.LLM_TURN_TIMEOUT = 30.0
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test gets a serialized rollback.
+
+    A transactional test ends with a flush, which wipes what the data migrations wrote
+    (the role groups and their permissions) and re-creates the content types. With a
+    serialized rollback the flush keeps quiet and the migrated rows are restored, so the
+    tests after it see the database as migrations left it, in any order.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if "django_db_serialized_rollback" not in item.fixturenames:
+            item.fixturenames.append("django_db_serialized_rollback")

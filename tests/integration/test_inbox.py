@@ -92,7 +92,7 @@ def test_inbound_is_stored_once_with_its_contact_conversation_and_route(
         first, created = receive(
             api_a, "Hola", "ext:1", display_name="Ana Ruiz", metadata={"tier": "VIP"}
         )
-    assert created and len(callbacks) == 1
+    assert created and len(callbacks) == 2  # the live notice for reps, and the answer task
     with django_capture_on_commit_callbacks() as callbacks:
         again, created_again = receive(api_a, "Hola (otra vez)", "ext:1")
     assert not created_again and again.pk == first.pk
