@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check migrate seed clean bench bench-search bench-catalog bench-agent
+.PHONY: run test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
 ## bench: every benchmark (prints figures; see benchmarks/README.md). Run on a quiet machine.
-bench: bench-search bench-catalog bench-agent
+bench: bench-search bench-catalog bench-agent bench-webhook
 
 bench-search: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search_eval
@@ -43,6 +43,9 @@ bench-catalog: $(VENV)/.installed-dev
 
 bench-agent: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.agent_bench
+
+bench-webhook: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.webhook_bench
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ import contextlib
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -74,6 +75,11 @@ class Failure:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client dropped its keep-alive connection (a worker exiting): no error
+        super().handle_error(request, client_address)
 
 
 class FakeTelegram:
