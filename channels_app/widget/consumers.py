@@ -134,6 +134,8 @@ def visitor_message_store(
         address=visitor_id,
         text=text,
         external_id=f"{_external_prefix(account, visitor_id)}:{client_id}",
+        # A name reps can tell apart until the agent learns the real one.
+        display_name=f"Web visitor {visitor_id[:6]}",
     )
     with tenant_scope(account.tenant):
         message, created = inbound_store(account=account, inbound=inbound, enqueue=False)

@@ -200,6 +200,7 @@ def test_message_is_stored_acked_and_the_reply_streams_token_by_token(widget_a, 
     with tenant_scope(widget_a.tenant):
         contact = Contact.objects.get()
         assert (contact.platform, contact.platform_user_id) == (Platform.WIDGET, visitor)
+        assert contact.full_name == f"Web visitor {visitor[:6]}"  # reps can tell visitors apart
         conversation = Conversation.objects.get()
         assert conversation.route.account == widget_a and conversation.route.address == visitor
         user, bot = conversation.messages.order_by("pk")
