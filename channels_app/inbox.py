@@ -363,7 +363,7 @@ async def reply_deliver(*, message_id: int) -> bool:
     transport = transport_for(route.account.kind)
     assert transport is not None
     try:
-        result = await transport.send_text(route, message.content)
+        result = await transport.send_text(route, message.content, role=message.role)
     except Exception as exc:  # a transport bug must not leave the message in "sending"
         logger.exception("transport %s crashed", route.account.kind)
         result = SendResult(ok=False, error=f"internal error: {type(exc).__name__}")

@@ -26,8 +26,13 @@ class SendResult:
 
 
 class Transport(Protocol):
-    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
-        """Deliver ``text`` (split as the platform needs), retrying what is transient."""
+    async def send_text(
+        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+    ) -> SendResult:
+        """Deliver ``text`` (split as the platform needs), retrying what is transient.
+
+        ``role`` is ``assistant`` for the bot and ``agent`` for a sales rep; a channel
+        that can show who writes (the widget) uses it, the others ignore it."""
         ...
 
     async def typing(self, route: ConversationRoute) -> None:

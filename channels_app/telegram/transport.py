@@ -59,7 +59,9 @@ def outcome_error(outcome: Outcome, account: ChannelAccount) -> tuple[str, bool]
 
 
 class TelegramTransport:
-    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
+    async def send_text(
+        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+    ) -> SendResult:
         account = route.account
         pieces = split_text(text, MAX_CHARS)
         if not pieces:

@@ -95,7 +95,9 @@ def _failure(outcome: Outcome, sent: list[str]) -> SendResult:
 
 
 class WhatsAppTransport:
-    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
+    async def send_text(
+        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+    ) -> SendResult:
         account = route.account
         sent: list[str] = []
         async with new_client() as client:

@@ -73,7 +73,7 @@ class Typing(_Frame):
 
 class MessageOut(_Frame):
     type: Literal["message"] = "message"
-    role: Literal["assistant"] = "assistant"
+    role: Literal["assistant", "agent"] = "assistant"  # the bot, or a sales rep
     text: str
     id: str
 

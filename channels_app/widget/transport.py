@@ -66,14 +66,17 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 class WidgetTransport:
-    async def send_text(self, route: ConversationRoute, text: str) -> SendResult:
+    async def send_text(
+        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+    ) -> SendResult:
         """Offer the reply to the visitor's open sockets.
 
         A visitor who is not connected is not an error: the reply is stored and
         shown in the history the next time the widget connects.
         """
         out_id = uuid.uuid4().hex
-        message = schemas.frame(schemas.MessageOut(text=text, id=out_id))
+        speaker = "agent" if role == "agent" else "assistant"
+        message = schemas.frame(schemas.MessageOut(text=text, id=out_id, role=speaker))
         try:
             sent = await _group_send(route_group(route), {"type": "widget.frame", "frame": message})
         except Exception as exc:  # the layer (Redis) is down: record it, flag for a rep

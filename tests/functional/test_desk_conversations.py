@@ -542,6 +542,7 @@ def test_a_reply_reaches_the_connected_widget_visitor(client, widget_a, teammate
     assert [h["text"] for h in ready["history"]] == ["¿Alguien me atiende?"]
     assert response.status_code == 302
     assert frame["type"] == "message" and frame["text"] == "Hola, soy Marta de ventas."
+    assert frame["role"] == "agent"  # shown as the rep, not as the bot
     [reply] = messages_of(conversation, Message.Role.AGENT)
     assert reply.delivery_status == Message.Delivery.SENT
 
