@@ -114,11 +114,14 @@ def pytest_collection_modifyitems(items):
     A transactional test ends with a flush, which wipes what the data migrations wrote
     (the role groups and their permissions) and re-creates the content types. With a
     serialized rollback the flush keeps quiet and the migrated rows are restored, so the
-    tests after it see the database as migrations left it, in any order.
+    tests after it see the database as migrations left it, in any order and on any
+    database.
     """
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is None or not marker.kwargs.get("transaction"):
             continue
-        if "django_db_serialized_rollback" not in item.fixturenames:
-            item.fixturenames.append("django_db_serialized_rollback")
+        if "serialized_rollback" in marker.kwargs:
+            continue
+        kwargs = {**marker.kwargs, "serialized_rollback": True}
+        item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)

@@ -17,7 +17,9 @@ from catalog.models import CatalogUpload, Product
 from catalog.search import search
 from tenants.scoping import tenant_scope
 
-pytestmark = pytest.mark.django_db
+# The background work runs in a real worker (db_worker), which closes its database
+# connection when done: the test's data must be committed, not in a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CSV = (
     "sku,name,price,description_html\n"

@@ -29,7 +29,9 @@ from tests.fakes.telegram_server import (
     update,
 )
 
-pytestmark = pytest.mark.django_db
+# The background work runs in a real worker (db_worker), which closes its database
+# connection when done: the test's data must be committed, not in a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CHAT = 5550001
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -19,7 +19,9 @@ from tests.factories import ChannelAccountFactory
 from tests.fakes import whatsapp_server as wa
 from tests.fakes.whatsapp_server import FakeWhatsApp
 
-pytestmark = pytest.mark.django_db
+# The background work runs in a real worker (db_worker), which closes its database
+# connection when done: the test's data must be committed, not in a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 WA_ID = "573001234567"  # Colombia
 OTHER_WA_ID = "525512345678"  # Mexico
