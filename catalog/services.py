@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
@@ -25,6 +26,7 @@ from catalog.models import CatalogUpload, Product
 from catalog.readers import CatalogFileError, RawRow, read_catalog
 from catalog.text import fold
 from tenants.models import Tenant
+from tenants.scoping import scopes_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +313,45 @@ def catalog_import(
             index.index_remove(tenant=tenant, product_ids=stale_ids)
         summary.deactivated = len(stale_ids)
     return summary
+
+
+def catalog_upload_claim(*, upload_id: int) -> bool:
+    """Take a queued upload for processing; False when another worker already has it or it
+    is finished (a task enqueued twice, or re-queued by recovery, runs once)."""
+    now = timezone.now()
+    return (
+        CatalogUpload.objects.filter(pk=upload_id, status=CatalogUpload.Status.QUEUED).update(
+            status=CatalogUpload.Status.PROCESSING, started_at=now, updated_at=now
+        )
+        == 1
+    )
+
+
+def catalog_uploads_recover(*, stale_after: float) -> list[tuple[int, int]]:
+    """Uploads a dead worker left behind, put back in the queue; ``(tenant_id, upload_id)``.
+
+    An upload that is processing records progress after every batch; one with no progress
+    for ``stale_after`` seconds lost its worker. Queued uploads that old lost their task.
+    Both are queued again: the import upserts by SKU, so running it again is safe. All
+    tenants: this is operator work (the recovery loop), not a request.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=stale_after)
+    recovered: list[tuple[int, int]] = []
+    with scopes_disabled():
+        stale = CatalogUpload.objects.filter(
+            status__in=[CatalogUpload.Status.QUEUED, CatalogUpload.Status.PROCESSING],
+            updated_at__lt=cutoff,
+        )
+        for upload_id, tenant_id in stale.values_list("pk", "tenant_id"):
+            moved = CatalogUpload.objects.filter(pk=upload_id, updated_at__lt=cutoff).update(
+                status=CatalogUpload.Status.QUEUED, updated_at=now
+            )
+            if moved:
+                recovered.append((tenant_id, upload_id))
+    if recovered:
+        logger.warning("catalog uploads re-queued after a lost worker: %s", recovered)
+    return recovered
 
 
 def catalog_upload_process(*, upload: CatalogUpload) -> CatalogUpload:

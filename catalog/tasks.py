@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django_tasks import task
 
 from catalog.models import CatalogUpload
-from catalog.services import catalog_upload_process
+from catalog.services import catalog_upload_claim, catalog_upload_process, catalog_uploads_recover
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
@@ -14,10 +15,16 @@ from tenants.scoping import tenant_scope
 def catalog_upload_process_task(tenant_id: int, upload_id: int) -> str:
     tenant = Tenant.objects.get(pk=tenant_id)
     with tenant_scope(tenant):
-        upload = CatalogUpload.objects.filter(pk=upload_id).first()
-        if upload is None or upload.status not in (
-            CatalogUpload.Status.QUEUED,
-            CatalogUpload.Status.PROCESSING,
-        ):
-            return "skipped"
+        if not catalog_upload_claim(upload_id=upload_id):
+            return "skipped"  # another worker has it, or it is finished
+        upload = CatalogUpload.objects.get(pk=upload_id)
         return catalog_upload_process(upload=upload).status
+
+
+def catalog_uploads_requeue(*, stale_after: float | None = None) -> int:
+    """Queue again the uploads a dead worker left behind (see ``catalog_uploads_recover``)."""
+    seconds = settings.CATALOG_UPLOAD_STALE_SECONDS if stale_after is None else stale_after
+    recovered = catalog_uploads_recover(stale_after=seconds)
+    for tenant_id, upload_id in recovered:
+        catalog_upload_process_task.enqueue(tenant_id, upload_id)
+    return len(recovered)

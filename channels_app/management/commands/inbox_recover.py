@@ -5,13 +5,15 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from catalog.tasks import catalog_uploads_requeue
 from channels_app.inbox import inbox_recover
 from tenants.management.base import JsonSummaryCommand
 
 
 class Command(JsonSummaryCommand):
     help = (
-        "Re-queue conversations with unanswered messages or unsent replies (after a crash). "
+        "Re-queue what a crash left behind: conversations with unanswered messages or unsent "
+        "replies, and catalog uploads whose worker died. "
         "With --loop, keep doing it every N seconds (run it beside the workers)."
     )
 
@@ -29,11 +31,13 @@ class Command(JsonSummaryCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
             summary = inbox_recover(older_than=options["older_than"])
+            summary["uploads_requeued"] = catalog_uploads_requeue()
             self.summarize(
                 options,
                 summary,
                 f"{summary['requeued']} conversation(s) re-queued, "
-                f"{summary['stuck_sends_failed']} uncertain send(s) flagged.",
+                f"{summary['stuck_sends_failed']} uncertain send(s) flagged, "
+                f"{summary['uploads_requeued']} catalog upload(s) re-queued.",
             )
             if not options["loop"]:
                 return
