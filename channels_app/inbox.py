@@ -91,38 +91,7 @@ def inbound_store(
     streams the turn to its socket); :func:`inbox_recover` still re-queues it
     if that caller dies first.
     """
-    tenant = account.tenant
-    existing = Message.all_objects.filter(external_id=inbound.external_id).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            contact, _ = contact_get_or_create_for_platform(
-                tenant=tenant,
-                platform=account.kind,
-                platform_user_id=inbound.address,
-                full_name=inbound.display_name[:200],
-            )
-            conversation = conversation_open(tenant=tenant, contact=contact, channel=account.kind)
-            route_ensure(conversation=conversation, account=account, address=inbound.address)
-            message = message_add(
-                conversation=conversation,
-                role=Message.Role.USER,
-                content=inbound.text,
-                external_id=inbound.external_id,
-                metadata=inbound.metadata,
-            )
-    except IntegrityError:
-        existing = Message.all_objects.filter(external_id=inbound.external_id).first()
-        if existing is None:
-            raise
-        return existing, False
-    conversation_notify_on_commit(
-        tenant_id=tenant.pk, conversation_id=conversation.pk, message_id=message.pk
-    )
-    if enqueue:
-        conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
-    return message, True
+    return _store(account=account, inbound=inbound, enqueue=enqueue)
 
 
 def inbound_store_unsupported(
@@ -132,6 +101,17 @@ def inbound_store_unsupported(
     with ``reply`` without a turn. Redeliveries are recognised as in :func:`inbound_store`.
 
     ``inbound.text`` describes what arrived (e.g. "[photo]") for the transcript.
+    """
+    return _store(account=account, inbound=inbound, enqueue=True, canned_reply=reply)
+
+
+def _store(
+    *, account: ChannelAccount, inbound: Inbound, enqueue: bool, canned_reply: str = ""
+) -> tuple[Message, bool]:
+    """Contact, conversation, route and message in one transaction, once per provider id.
+
+    With ``canned_reply`` the message is marked handled and that reply is stored for
+    sending (unless a rep has the conversation) instead of leaving it to a bot turn.
     """
     tenant = account.tenant
     existing = Message.all_objects.filter(external_id=inbound.external_id).first()
@@ -154,9 +134,12 @@ def inbound_store_unsupported(
                 external_id=inbound.external_id,
                 metadata=inbound.metadata,
             )
-            Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
-            if conversation.status == Conversation.Status.ACTIVE:
-                message_add(conversation=conversation, role=Message.Role.ASSISTANT, content=reply)
+            if canned_reply:
+                Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
+                if conversation.status == Conversation.Status.ACTIVE:
+                    message_add(
+                        conversation=conversation, role=Message.Role.ASSISTANT, content=canned_reply
+                    )
     except IntegrityError:
         existing = Message.all_objects.filter(external_id=inbound.external_id).first()
         if existing is None:
@@ -165,7 +148,8 @@ def inbound_store_unsupported(
     conversation_notify_on_commit(
         tenant_id=tenant.pk, conversation_id=conversation.pk, message_id=message.pk
     )
-    conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
+    if enqueue:
+        conversation_answer_enqueue(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return message, True
 
 
