@@ -31,7 +31,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -40,6 +39,7 @@ from channels_app.api.schemas import MessageIn
 from channels_app.api.services import api_message_store, reply_for
 from channels_app.inbox import conversation_answer
 from channels_app.selectors import channel_account_for_api_key
+from channels_app.webhooks import body_within_limit, field_details, too_large_reason
 from crm.models import Conversation, Message
 from tenants.scoping import tenant_scope
 
@@ -79,19 +79,9 @@ async def api_messages(request: HttpRequest) -> JsonResponse:
     account = await sync_to_async(channel_account_for_api_key)(raw_key=_bearer(request))
     if account is None:
         return _error(401, "missing or invalid API key (Authorization: Bearer <key>)")
-    too_large = _error(413, f"body larger than {settings.WEBHOOK_MAX_BYTES} bytes")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.WEBHOOK_MAX_BYTES:
-        return too_large  # before reading it (Django refuses past DATA_UPLOAD_MAX_MEMORY_SIZE)
-    try:
-        payload = request.body
-    except RequestDataTooBig:
-        return too_large
-    if len(payload) > settings.WEBHOOK_MAX_BYTES:
-        return too_large
+    payload = body_within_limit(request)
+    if payload is None:
+        return _error(413, too_large_reason())
     try:
         raw = json.loads(payload or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -101,10 +91,7 @@ async def api_messages(request: HttpRequest) -> JsonResponse:
     try:
         data = MessageIn.model_validate(raw)
     except ValidationError as exc:
-        details = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
+        details = field_details(exc.errors(include_url=False, include_input=False))
         return _error(422, "invalid request", details=details)
 
     tenant = account.tenant

@@ -19,8 +19,6 @@ import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -30,6 +28,7 @@ from channels_app.models import ChannelAccount
 from channels_app.selectors import channel_account_for_key
 from channels_app.telegram.schemas import Message, Update
 from channels_app.telegram.transport import bot_id
+from channels_app.webhooks import body_within_limit, field_details, too_large_reason
 from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
@@ -56,23 +55,11 @@ def _authentic(request: HttpRequest, account: ChannelAccount) -> bool:
     return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _too_big(request: HttpRequest) -> bool:
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    return declared > settings.WEBHOOK_MAX_BYTES
-
-
 def _invalid(exc: ValidationError) -> JsonResponse:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return _error(400, f"malformed JSON: {errors[0]['msg']}")
-    details = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-        for e in errors[:20]
-    ]
-    return _error(400, "not a Telegram Update", details=details)
+    return _error(400, "not a Telegram Update", details=field_details(errors, most=20))
 
 
 def _ignored(message: Message) -> str:
@@ -125,15 +112,9 @@ async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
     if not _authentic(request, account):
         logger.warning("telegram webhook for account %s: missing or wrong secret token", account.pk)
         return _error(403, f"missing or wrong {SECRET_HEADER}")
-    too_big = _error(413, f"body larger than {settings.WEBHOOK_MAX_BYTES} bytes")
-    if _too_big(request):
-        return too_big
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return too_big
-    if len(body) > settings.WEBHOOK_MAX_BYTES:
-        return too_big
+    body = body_within_limit(request)
+    if body is None:
+        return _error(413, too_large_reason())
     try:
         update = Update.model_validate_json(body)
     except ValidationError as exc:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -43,6 +42,7 @@ from channels_app.inbox import (
 )
 from channels_app.models import ChannelAccount
 from channels_app.selectors import channel_account_for_key
+from channels_app.webhooks import body_within_limit, field_details, too_large_reason
 from channels_app.whatsapp import schemas
 from channels_app.whatsapp.transport import external_id
 from crm.models import Message
@@ -85,11 +85,9 @@ async def whatsapp_webhook(request: HttpRequest, key: str) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "use GET (verification) or POST (notifications)")
 
-    limit = settings.WEBHOOK_MAX_BYTES
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if (declared.isdigit() and int(declared) > limit) or len(request.body) > limit:
-        return _error(413, f"body larger than {limit} bytes")
-    raw = request.body
+    raw = body_within_limit(request)
+    if raw is None:
+        return _error(413, too_large_reason())
     if not signature_valid(raw, request.headers.get("X-Hub-Signature-256", ""), account):
         logger.warning("whatsapp webhook %s: missing or wrong signature", account.pk)
         return _error(403, "missing or invalid X-Hub-Signature-256")
@@ -101,10 +99,7 @@ async def whatsapp_webhook(request: HttpRequest, key: str) -> HttpResponse:
         notification = schemas.Notification.model_validate(data)
     except (ValidationError, RecursionError) as exc:
         details = (
-            [
-                {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-                for e in exc.errors(include_url=False, include_input=False)[:10]
-            ]
+            field_details(exc.errors(include_url=False, include_input=False), most=10)
             if isinstance(exc, ValidationError)
             else []
         )
