@@ -35,7 +35,6 @@ import os
 import platform
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,9 +48,17 @@ from typing import Any
 
 from benchmarks.harness import percentile
 from tests.fakes.telegram_server import FakeTelegram, private_message, update
+from tests.live import (
+    BIN,
+    ROOT,
+    app_environment,
+    daphne_start,
+    daphne_stop,
+    daphne_wait_healthy,
+    free_port,
+    run_manage,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CATALOG = ROOT / "catalog" / "demo" / "demo_catalog.csv"
 TOKEN = "515151:AAwebhook-bench-token"  # noqa: S105 (a fake bot's token)
 BOT_ID = TOKEN.split(":", 1)[0]
@@ -78,88 +85,49 @@ TEXTS = [
 # Processes --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Site:
     """The project as separate processes on one database in ``folder``."""
 
     def __init__(self, folder: Path, telegram_base: str) -> None:
         self.folder = folder
         (folder / "static").mkdir()
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(40),
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "CHROMA_DIR": str(folder / "chroma"),
-            "CHROMA_URL": "",
-            "MEDIA_ROOT": str(folder / "media"),
-            "STATIC_ROOT": str(folder / "static"),
-            "REDIS_URL": "",
-            "LLM_API_KEY": "",  # no LLM: the catalog fallback answers
-            "DEEPSEEK_API_KEY": "",
-            "LLM_BASE_URL": "http://127.0.0.1:9/v1",
-            "TELEGRAM_API_BASE": telegram_base,
-            "TASKS_IN_PROCESS_WORKER": "0",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.port = free_port()
+        # Production-like (DEBUG off, no in-process worker); no LLM key and nothing on the
+        # LLM port, so the catalog fallback answers.
+        self.env = app_environment(
+            folder,
+            f"http://127.0.0.1:{self.port}",
+            {
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(40),
+                "TELEGRAM_API_BASE": telegram_base,
+                "TASKS_IN_PROCESS_WORKER": "0",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
-            [str(BIN / "python"), "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-        return done.stdout
+        try:
+            return run_manage(self.env, *args, timeout=600)
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)[-3000:]) from None
 
     def manage_json(self, *args: str) -> dict[str, Any]:
         return dict(json.loads(self.manage(*args, "--json").strip().splitlines()[-1]))
 
     def start_web(self) -> tuple[subprocess.Popen[bytes], int]:
-        port = free_port()
-        log = (self.folder / "daphne.log").open("wb")
-        process = subprocess.Popen(  # noqa: S603 (our daphne, fixed arguments)
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"daphne exited at start:\n{self.tail('daphne.log')}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                    sock.sendall(b"GET /healthz/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                        return process, port
-            except OSError:
-                pass
-            time.sleep(0.2)
-        process.kill()
-        raise SystemExit(f"daphne did not answer /healthz/:\n{self.tail('daphne.log')}")
+        log = self.folder / "daphne.log"
+        with log.open("wb") as output:
+            process = daphne_start(self.env, self.port, output)
+        try:
+            daphne_wait_healthy(f"http://127.0.0.1:{self.port}", process, log, timeout=120)
+        except RuntimeError as exc:
+            process.kill()
+            raise SystemExit(str(exc)) from None
+        return process, self.port
 
     def stop_web(self, process: subprocess.Popen[bytes]) -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        daphne_stop(process, timeout=30)
 
     def run_workers(self, count: int) -> None:
         """``count`` batch workers in parallel, as production runs them, until they exit."""

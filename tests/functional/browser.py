@@ -21,141 +21,20 @@ Extend the app's environment by overriding the ``app_env`` fixture in the module
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.live import ROOT, LiveApp, free_port, running_app  # noqa: F401 (re-exported)
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 DEMO_ADMIN = ("admin@demo.example", "demo-pass-2026")  # seed_demo's tenant admin
 DEMO_REP = ("rep@demo.example", "demo-pass-2026")
-SETUP: tuple[tuple[str, ...], ...] = (("migrate", "--noinput"), ("seed_demo",))
-# Settings that must never come from the developer's environment or .env file.
-BLANKED = ("REDIS_URL", "CHROMA_URL", "DEEPSEEK_API_KEY", "LLM_API_KEY")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class LiveApp:
-    """A running app: its base URL, its folder and the environment it runs with."""
-
-    url: str
-    folder: Path
-    env: Mapping[str, str]
-
-    def manage(self, *args: str, timeout: float = 120) -> str:
-        """Run a management command against the app's database; returns its output."""
-        return run_manage(self.env, *args, timeout=timeout)
-
-    @property
-    def log(self) -> str:
-        return (self.folder / "daphne.log").read_text(errors="replace")
-
-
-def run_manage(env: Mapping[str, str], *args: str, timeout: float = 120) -> str:
-    result = subprocess.run(  # noqa: S603
-        [str(BIN / "python"), "manage.py", *args],
-        cwd=ROOT,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def app_environment(
-    folder: Path, base_url: str, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The environment of an app on ``folder``: nothing shared with the developer's."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update({name: "" for name in BLANKED})
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
-        DEBUG="1",
-        SECRET_KEY="browser-test-secret-key",
-        CHROMA_DIR=str(folder / "chroma"),
-        MEDIA_ROOT=str(folder / "media"),
-        STATIC_ROOT=str(folder / "static"),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TASKS_IN_PROCESS_WORKER="1",
-        PUBLIC_BASE_URL=base_url,
-        LLM_BASE_URL="http://127.0.0.1:9/v1",  # nothing listens: the fallback agent answers
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra or {})
-    return env
-
-
-@contextmanager
-def running_app(
-    folder: Path,
-    *,
-    env: Mapping[str, str] | None = None,
-    setup: Sequence[Sequence[str]] = SETUP,
-    startup_timeout: float = 60,
-) -> Iterator[LiveApp]:
-    """Set the app up on ``folder``, serve it with Daphne on a free port, stop it after."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    app = LiveApp(url=base_url, folder=folder, env=app_environment(folder, base_url, env))
-    for command in setup:
-        app.manage(*command)
-    with (folder / "daphne.log").open("wb") as log:
-        daphne = subprocess.Popen(  # noqa: S603
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=dict(app.env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_healthy(app, daphne, startup_timeout)
-            yield app
-        finally:
-            daphne.terminate()
-            try:
-                daphne.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
-                daphne.wait(timeout=10)
-
-
-def _wait_until_healthy(app: LiveApp, daphne: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(f"{app.url}/healthz/", timeout=1).close()  # noqa: S310
-            return
-        except OSError:
-            if daphne.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Daphne did not come up:\n{app.log}") from None
-            time.sleep(0.2)
 
 
 @pytest.fixture

@@ -9,94 +9,53 @@ operator commands, and a Bot API server on 127.0.0.1 (tests/fakes/telegram_serve
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fakes.telegram_server import FakeTelegram, text_update
+from tests.live import app_environment, daphne_start, daphne_wait_healthy, free_port, run_manage
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 CHAT = 777000123
 TOKEN = "424242:AAcrash-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Site:
     """The project run as separate processes on one database."""
 
     def __init__(self, tmp: Path, telegram: FakeTelegram) -> None:
+        self.folder = tmp
         self.db = tmp / "db.sqlite3"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{self.db}",
-            "DEBUG": "1",
-            "SECRET_KEY": "x",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "CHROMA_DIR": str(tmp / "chroma"),
-            "MEDIA_ROOT": str(tmp / "media"),
-            "REDIS_URL": "",
-            "LLM_API_KEY": "",  # no LLM: the catalog fallback answers
-            "DEEPSEEK_API_KEY": "",
-            "LLM_BASE_URL": "http://127.0.0.1:9/v1",
-            "TELEGRAM_API_BASE": telegram.base_url,
-            "CHANNEL_SEND_BACKOFF": "0.05",
-            "TASKS_IN_PROCESS_WORKER": "0",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        # No LLM key and nothing on the LLM port: the catalog fallback answers.
+        self.env = app_environment(
+            tmp,
+            self.base,
+            {
+                "TELEGRAM_API_BASE": telegram.base_url,
+                "CHANNEL_SEND_BACKOFF": "0.05",
+                "TASKS_IN_PROCESS_WORKER": "0",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
-            [str(BIN / "python"), "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, f"manage.py {' '.join(args)}:\n{done.stderr[-3000:]}"
-        return done.stdout
+        return run_manage(self.env, *args)
 
     def manage_json(self, *args: str) -> dict:
         return json.loads(self.manage(*args, "--json").strip().splitlines()[-1])
 
     def web(self) -> tuple[subprocess.Popen[bytes], str]:
-        port = _free_port()
-        process = subprocess.Popen(  # noqa: S603 (our daphne, fixed arguments)
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "daphne exited at start"
-            try:
-                if httpx.get(f"{base}/healthz/", timeout=1).status_code == 200:
-                    return process, base
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        process.kill()
-        pytest.fail("daphne did not answer /healthz/")
+        log = self.folder / "daphne.log"
+        with log.open("wb") as output:
+            process = daphne_start(self.env, self.port, output)
+        daphne_wait_healthy(self.base, process, log, timeout=60)
+        return process, self.base
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         with sqlite3.connect(self.db) as connection:

@@ -8,22 +8,15 @@ download): the test is skipped only when /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.openai_server import Action, FakeLLM
+from tests.live import running_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 REPLY = "Para turbidez en agua potable le recomiendo el turbidímetro portátil TU-5200."
 
 pytestmark = pytest.mark.skipif(
@@ -31,77 +24,24 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """Daphne on a free port with the demo tenant and its widget; yields the base URL."""
     llm = FakeLLM(default=lambda body: Action("text", content=REPLY)).start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
-        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "CHROMA_URL"}
+        "TASKS_IN_PROCESS_WORKER": "0",
+        "LLM_BASE_URL": llm.base_url,
+        "LLM_API_KEY": "browser-test-key",
+        "LLM_MAX_RETRIES": "0",
     }
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="1",
-        SECRET_KEY="browser-test-secret-key",
-        HF_HUB_OFFLINE="1",
-        CHROMA_DIR=str(tmp_path / "chroma"),
-        STATIC_ROOT=str(tmp_path / "static"),
-        TASKS_IN_PROCESS_WORKER="0",
-        LLM_BASE_URL=llm.base_url,
-        LLM_API_KEY="browser-test-key",
-        LLM_MAX_RETRIES="0",
-    )
-
-    def manage(*args: str) -> None:
-        subprocess.run(  # noqa: S603
-            [str(BIN / "python"), "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    manage("migrate", "--noinput")
-    manage("seed_demo")
-    manage(
-        "add_channel", "demo", "widget", "--name", "Demo widget",
-        "--origin", base, "--greeting", "¡Hola! Soy Ana. ¿Qué necesita medir?",
-    )  # fmt: skip
-    log = (tmp_path / "daphne.log").open("wb")
-    daphne = subprocess.Popen(  # noqa: S603
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz/", timeout=1).close()  # noqa: S310
-                break
-            except OSError:
-                if daphne.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "daphne.log").read_text()) from None
-                time.sleep(0.2)
-        yield base
+        with running_app(tmp_path / "app", env=env, startup_timeout=20) as app:
+            app.manage(
+                "add_channel", "demo", "widget", "--name", "Demo widget",
+                "--origin", app.url, "--greeting", "¡Hola! Soy Ana. ¿Qué necesita medir?",
+            )  # fmt: skip
+            yield app.url
     finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-        log.close()
         llm.stop()
 
 
