@@ -23,8 +23,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.base import LocalServer
 
 _ids = itertools.count(1)
 
@@ -56,34 +58,18 @@ class Received:
         return [t["function"]["name"] for t in self.body.get("tools", [])]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 1024  # hundreds of clients connect at once in the benchmark
-
-
-class FakeLLM:
+class FakeLLM(LocalServer):
     def __init__(self, default: Callable[[dict[str, Any]], Action] | None = None) -> None:
         self.script: deque[Action] = deque()
         self.requests: list[Received] = []
         self.default = default
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     # lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeLLM:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.root_url}/v1"
 
     # script ----------------------------------------------------------------------------
     def text(self, content: str, *, delay: float = 0.0, usage: tuple[int, int] = (120, 30)):

@@ -25,14 +25,15 @@ import contextlib
 import itertools
 import json
 import re
-import sys
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.base import LocalServer
 
 BOT_PATH = re.compile(r"^/bot(?P<token>\d+:[A-Za-z0-9_-]+)/(?P<method>[A-Za-z]+)$")
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -72,17 +73,7 @@ class Failure:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # a client dropped its keep-alive connection (a worker exiting): no error
-        super().handle_error(request, client_address)
-
-
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     def __init__(self) -> None:
         self.requests: list[Call] = []
         self.webhooks: dict[str, dict[str, Any]] = {}  # token -> setWebhook parameters
@@ -90,24 +81,12 @@ class FakeTelegram:
         self._script: dict[str, deque[Failure]] = defaultdict(deque)
         self._message_ids: dict[tuple[str, str], itertools.count[int]] = {}
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(self._handler())
 
     # lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeTelegram:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.root_url}"
 
     # script ----------------------------------------------------------------------------
     def fail(

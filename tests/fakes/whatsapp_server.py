@@ -28,8 +28,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.base import LocalServer
 
 _ids = itertools.count(1)
 
@@ -99,36 +101,19 @@ class Received:
         return (self.body.get("text") or {}).get("body", "")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-
-class FakeWhatsApp:
+class FakeWhatsApp(LocalServer):
     def __init__(self) -> None:
         self.numbers: dict[str, str] = {}  # phone_number_id → access token
         self.script: deque[Answer] = deque()
         self.requests: list[Received] = []
         self.answered: list[tuple[Received, int, dict[str, Any]]] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(self._handler())
 
     # lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeWhatsApp:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v23.0"
+        return f"{self.root_url}/v23.0"
 
     # set-up and script -----------------------------------------------------------------
     def number(self, phone_number_id: str, access_token: str) -> FakeWhatsApp:
