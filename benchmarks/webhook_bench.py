@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,15 +274,31 @@ class Ledger:
     acknowledged: list[str] = field(default_factory=list)
 
 
+# What a 200 answer means: "new" (stored), "recognised" (a redelivery) or "other".
+Judge = Callable[[bytes, dict[str, Any]], str]
+
+
+def product_answer(body: bytes, answer: dict[str, Any]) -> str:
+    """The product's webhook answers ``{"ok": true, "duplicate": false|true}``."""
+    if answer.get("ok") is True and answer.get("duplicate") is False:
+        return "new"
+    if answer.get("ok") is True and answer.get("duplicate") is True:
+        return "recognised"
+    return "other"
+
+
 async def post_all(
     connections: list[Connection],
     source: Iterator[tuple[str, bytes]],
     ledger: Ledger,
     *,
     seconds: float | None = None,
+    judge: Judge | None = None,
 ) -> Phase:
     """Post from ``source`` (an iterator of ``(external_id, body)``) on every connection at
-    once, each waiting for its answer, until it runs dry or ``seconds`` pass."""
+    once, each waiting for its answer, until it runs dry or ``seconds`` pass. ``judge``
+    reads a 200's answer (default: the product's, :func:`product_answer`)."""
+    judge = judge or product_answer
     phase = Phase()
     started = time.perf_counter()
     deadline = started + seconds if seconds is not None else float("inf")
@@ -307,11 +323,11 @@ async def post_all(
             phase.statuses[status] += 1
             if status != 200:
                 continue
-            answer = json.loads(payload)
-            if answer.get("ok") is True and answer.get("duplicate") is False:
+            verdict = judge(body, json.loads(payload))
+            if verdict == "new":
                 phase.new += 1
                 ledger.acknowledged.append(external_id)
-            elif answer.get("ok") is True and answer.get("duplicate") is True:
+            elif verdict == "recognised":
                 phase.recognised += 1
             else:
                 phase.other += 1
