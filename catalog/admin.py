@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -17,6 +17,7 @@ from catalog.models import CatalogUpload, Product
 from catalog.services import product_save, products_restore, products_soft_delete
 from catalog.tasks import catalog_upload_process_task
 from tenants.admin_base import TenantOwnedAdmin
+from tenants.tasks import enqueue_on_commit
 
 ALLOWED_SUFFIXES = {".csv", ".txt", ".xlsx", ".json"}
 
@@ -177,8 +178,7 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
             obj.original_name = Path(form.cleaned_data["file"].name).name
         super().save_model(request, obj, form, change)
         if not change:
-            tenant_id, upload_id = obj.tenant_id, obj.pk
-            transaction.on_commit(lambda: catalog_upload_process_task.enqueue(tenant_id, upload_id))
+            enqueue_on_commit(catalog_upload_process_task, obj.tenant_id, obj.pk)
 
     def response_add(self, request: HttpRequest, obj: CatalogUpload, *args: Any) -> HttpResponse:
         """After an upload, the page that shows its progress (not the list)."""

@@ -1,4 +1,4 @@
-"""Background work of the catalog: load by id, enter the tenant's scope, call a service."""
+"""Background work of the catalog: reload the tenant, enter its scope, call a service."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from django_tasks import task
 from catalog.models import CatalogUpload
 from catalog.services import catalog_upload_claim, catalog_upload_process, catalog_uploads_recover
 from tenants.models import Tenant
-from tenants.scoping import tenant_scope
+from tenants.tasks import tenant_task
 
 
 @task()
-def catalog_upload_process_task(tenant_id: int, upload_id: int) -> str:
-    tenant = Tenant.objects.get(pk=tenant_id)
-    with tenant_scope(tenant):
-        if not catalog_upload_claim(upload_id=upload_id):
-            return "skipped"  # another worker has it, or it is finished
-        upload = CatalogUpload.objects.get(pk=upload_id)
-        return catalog_upload_process(upload=upload).status
+@tenant_task
+def catalog_upload_process_task(tenant: Tenant, upload_id: int) -> str:
+    if not catalog_upload_claim(upload_id=upload_id):
+        return "skipped"  # another worker has it, or it is finished
+    upload = CatalogUpload.objects.get(pk=upload_id)
+    return catalog_upload_process(upload=upload).status
 
 
 def catalog_uploads_requeue(*, stale_after: float | None = None) -> int:

@@ -112,3 +112,38 @@ class ConversationRoute(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.account} → {self.address}"
+
+
+class InboundEvent(TenantOwnedModel):
+    """A customer message exactly as a webhook received it, before anything is resolved.
+
+    The webhook stores it in one insert and answers 200: the provider's id is unique per
+    account, so a redelivery is recognised. A worker then resolves the events of one chat
+    (``account`` + ``address``) in arrival order into contact, conversation, route and
+    message, marks them processed, and answers the conversation.
+    """
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=255, help_text="The provider's id, namespaced.")
+    address = models.CharField(max_length=128, help_text="The chat: where replies go.")
+    text = models.TextField(help_text="What the bot reads, or '[photo]' for what it cannot.")
+    readable = models.BooleanField(default=True, help_text="False: answered with a note.")
+    display_name = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=16, blank=True, help_text="The platform's hint.")
+    metadata = models.JSONField(default=dict, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], name="inbound_event_unique_per_account"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "address", "processed_at"], name="inbound_event_chat"),
+            models.Index(fields=["processed_at", "created_at"], name="inbound_event_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({'processed' if self.processed_at else 'waiting'})"

@@ -9,7 +9,6 @@ It never raises for an HTTP or network problem: the caller reads :class:`Outcome
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Callable
@@ -31,7 +30,8 @@ class Outcome:
     status: int | None  # None: no HTTP answer at all (connection refused, timeout)
     body: Any = None  # parsed JSON, or the text when the body is not JSON
     error: str = ""  # network error, when status is None
-    attempts: int = 1
+    transient: bool = False  # a failure that may pass: 429, 5xx, network errors
+    retry_after: float | None = None  # seconds the platform asked to wait
 
     @property
     def ok(self) -> bool:
@@ -89,42 +89,39 @@ async def post_json(
     *,
     headers: dict[str, str] | None = None,
     is_transient: Callable[[int, Any], bool] | None = None,
-    sleep: Callable[[float], Any] = asyncio.sleep,
 ) -> Outcome:
-    """POST ``payload`` as JSON, retrying 429, 5xx and network errors with backoff.
+    """POST ``payload`` as JSON once; the :class:`Outcome` says whether trying again later
+    may help (``transient``) and how long the platform asked to wait (``retry_after``).
 
-    ``is_transient(status, body)`` may widen what is retried (a platform error code
-    that means "try again"). A 429 asking to wait longer than ``CHANNEL_SEND_MAX_WAIT``
-    seconds is returned as it is, not waited for.
+    ``is_transient(status, body)`` may widen what counts as transient (a platform error
+    code that means "try again"). Nothing here sleeps: the inbox schedules the retry, so a
+    failing recipient never holds a worker slot.
     """
-    retries = settings.CHANNEL_SEND_RETRIES
-    base = settings.CHANNEL_SEND_BACKOFF
-    outcome = Outcome(status=None, error="not sent")
-    for attempt in range(retries + 1):
-        outcome.attempts = attempt + 1
-        wait = base * (2**attempt) * (1 + random.random() / 2)  # noqa: S311 (jitter)
-        try:
-            response = await client.post(url, json=payload, headers=headers)
-        except httpx.HTTPError as exc:
-            outcome = Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:500])
-            outcome.attempts = attempt + 1
-        else:
-            body = _parse(response)
-            outcome = Outcome(status=response.status_code, body=body, attempts=attempt + 1)
-            transient = response.status_code in TRANSIENT_STATUSES or bool(
-                is_transient and is_transient(response.status_code, body)
-            )
-            if outcome.ok or not transient:
-                return outcome
-            asked = _retry_after(response, body)
-            if asked is not None:
-                if asked > settings.CHANNEL_SEND_MAX_WAIT:
-                    return outcome
-                wait = asked
-        if attempt < retries:
-            logger.info("POST %s: %s, retry in %.2f s", _safe(url), _brief(outcome), wait)
-            await sleep(wait)
+    try:
+        response = await client.post(url, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        return Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:500], transient=True)
+    body = _parse(response)
+    transient = response.status_code in TRANSIENT_STATUSES or bool(
+        is_transient and is_transient(response.status_code, body)
+    )
+    outcome = Outcome(status=response.status_code, body=body, transient=transient)
+    if not outcome.ok and transient:
+        outcome.retry_after = _retry_after(response, body)
+        logger.info("POST %s: %s (transient)", _safe(url), _brief(outcome))
     return outcome
+
+
+def retry_delay(*, attempt: int, asked: float | None) -> float | None:
+    """Seconds before try number ``attempt + 1`` of a send (``attempt`` counts from 1), or
+    None when no retry is left: what the platform asked for, else exponential backoff
+    with jitter. A wait longer than ``CHANNEL_SEND_MAX_WAIT`` is not waited for."""
+    if attempt > settings.CHANNEL_SEND_RETRIES:
+        return None
+    if asked is not None:
+        return asked if asked <= settings.CHANNEL_SEND_MAX_WAIT else None
+    base = settings.CHANNEL_SEND_BACKOFF * (2 ** (attempt - 1))
+    return base * (1 + random.random() / 2)  # noqa: S311 (jitter)
 
 
 def _brief(outcome: Outcome) -> str:

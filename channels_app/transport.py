@@ -23,14 +23,18 @@ class SendResult:
     external_ids: list[str] = field(default_factory=list)  # namespaced, e.g. "tg-out:42:17"
     error: str = ""
     permanent: bool = False  # blocked by the user, outside the 24-hour window: do not retry
+    retry_after: float | None = None  # seconds the platform asked to wait before a retry
 
 
 class Transport(Protocol):
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
     ) -> SendResult:
-        """Deliver ``text`` (split as the platform needs), retrying what is transient.
+        """Deliver ``text`` (split as the platform needs), one attempt per piece.
 
+        ``start`` skips the pieces an earlier attempt delivered; ``external_ids`` lists the
+        pieces this call delivered, also on failure. A transient failure comes back with
+        ``permanent=False`` for the inbox to retry later; nothing here sleeps.
         ``role`` is ``assistant`` for the bot and ``agent`` for a sales rep; a channel
         that can show who writes (the widget) uses it, the others ignore it."""
         ...

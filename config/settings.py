@@ -89,10 +89,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CHANNEL_LAYERS = channel_layers_config(env.str("REDIS_URL", default=""))
 
 # Background work goes through Django's Tasks API (the django-tasks backport),
-# stored in the database by django-tasks-db. Production runs
-# `manage.py db_worker` processes; local runs (`make run`) start one worker
-# thread inside the web process instead, so no extra process is needed.
+# queued in the database by django-tasks-db (docs/adr/0001-task-engine.md).
+# Production runs `manage.py worker` processes, each running up to
+# WORKER_CONCURRENCY tasks at once; local runs (`make run`) start the same worker
+# inside the web process instead, so no extra process is needed.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=50)
+WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=0.2)  # seconds, empty queue
 TASKS_IN_PROCESS_WORKER = env.bool("TASKS_IN_PROCESS_WORKER", default=DEBUG)
 
 # Catalog: the vector index (one Chroma collection per tenant) and the
@@ -135,7 +138,9 @@ CHANNEL_SEND_BACKOFF = env.float("CHANNEL_SEND_BACKOFF", default=1.0)  # first r
 # A 429 asking to wait longer than this (seconds) fails the send instead of blocking a worker.
 CHANNEL_SEND_MAX_WAIT = env.float("CHANNEL_SEND_MAX_WAIT", default=60.0)
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=256 * 1024)
-INBOX_LEASE_SECONDS = env.int("INBOX_LEASE_SECONDS", default=300)  # a turn's longest time
+# A turn holds its conversation for this long and renews the hold every third of it, so
+# a killed worker's conversations are free again after at most this many seconds.
+INBOX_LEASE_SECONDS = env.int("INBOX_LEASE_SECONDS", default=30)
 INBOX_RECOVER_AFTER = env.int("INBOX_RECOVER_AFTER", default=30)  # seconds before a re-queue
 INBOX_RECOVER_EVERY = env.int("INBOX_RECOVER_EVERY", default=30)
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)

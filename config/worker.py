@@ -1,8 +1,10 @@
-"""One django-tasks-db worker thread inside the web process, for local runs.
+"""The task worker inside the web process, for local runs.
 
 `make run` needs no extra process: with ``TASKS_IN_PROCESS_WORKER`` on (the
-default when DEBUG is on) the ASGI app starts this thread. Production turns it
-off and runs ``manage.py db_worker`` processes, as many as needed.
+default when DEBUG is on) the ASGI app starts the same concurrent worker that
+``manage.py worker`` runs, on a thread with its own event loop, plus the
+recovery sweep. Production turns it off and runs ``manage.py worker``
+processes, as many as needed.
 """
 
 from __future__ import annotations
@@ -20,21 +22,19 @@ def start_in_process_worker() -> bool:
     if not settings.TASKS_IN_PROCESS_WORKER or _started.is_set():
         return False
     _started.set()
-    from django.utils.crypto import get_random_string
-    from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
-    from django_tasks_db.management.commands.db_worker import Worker
+    from tenants.worker import worker_run
 
-    worker = Worker(
-        queue_names=["*"],
-        interval=0.5,
-        batch=False,
-        backend_name=DEFAULT_TASK_BACKEND_ALIAS,
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=f"inprocess-{get_random_string(12)}",
-        excluded_queue_names=[],
-    )
-    thread = threading.Thread(target=worker.run, name="tasks-worker", daemon=True)
+    def work() -> None:
+        try:
+            worker_run(
+                concurrency=settings.WORKER_CONCURRENCY,
+                interval=settings.WORKER_POLL_INTERVAL,
+                worker_id="inprocess",
+            )
+        except Exception:
+            logger.exception("the in-process task worker stopped")
+
+    thread = threading.Thread(target=work, name="tasks-worker", daemon=True)
     thread.start()
     threading.Thread(target=_recover_forever, name="inbox-recovery", daemon=True).start()
     logger.info("Started the in-process task worker (TASKS_IN_PROCESS_WORKER=1).")
@@ -48,7 +48,7 @@ def _recover_forever() -> None:
     from django.db import close_old_connections
 
     from catalog.tasks import catalog_uploads_requeue
-    from channels_app.inbox import inbox_recover
+    from channels_app.tasks import inbox_recover
 
     first = True
     while True:

@@ -215,6 +215,15 @@ class Message(TenantOwnedModel):
         max_length=16, choices=Delivery.choices, default=Delivery.PENDING
     )
     delivery_error = models.TextField(blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Sends tried so far (a transient failure is tried again later)."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a reply waiting for a retry is tried again."
+    )
+    pieces_sent = models.PositiveSmallIntegerField(
+        default=0, help_text="Parts of a long reply already delivered (a retry sends the rest)."
+    )
     metadata = models.JSONField(
         default=dict,
         blank=True,

@@ -28,6 +28,7 @@ from django.utils import timezone
 from crm.models import Conversation, Message
 from crm.services import message_add
 from tenants.selectors import membership_for_user, tenant_members
+from tenants.tasks import enqueue_on_commit
 
 REPLY_MAX_CHARS = 4000
 
@@ -144,8 +145,7 @@ def conversation_reply(
 
     from desk.tasks import message_deliver_task
 
-    tenant_id, message_id = locked.tenant_id, message.pk
-    transaction.on_commit(lambda: message_deliver_task.enqueue(tenant_id, message_id))
+    enqueue_on_commit(message_deliver_task, locked.tenant_id, message.pk)
     return message
 
 

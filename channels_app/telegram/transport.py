@@ -60,7 +60,7 @@ def outcome_error(outcome: Outcome, account: ChannelAccount) -> tuple[str, bool]
 
 class TelegramTransport:
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
     ) -> SendResult:
         account = route.account
         pieces = split_text(text, MAX_CHARS)
@@ -72,6 +72,8 @@ class TelegramTransport:
         sent: list[str] = []
         async with new_client() as client:
             for number, piece in enumerate(pieces, start=1):
+                if number <= start:
+                    continue
                 outcome = await post_json(client, url, {"chat_id": chat_id, "text": piece})
                 message_id = _message_id(outcome)
                 if message_id is None:
@@ -81,13 +83,14 @@ class TelegramTransport:
                     if len(pieces) > 1:
                         reason = f"{reason} (piece {number} of {len(pieces)})"
                     logger.warning(
-                        "telegram sendMessage to account %s failed after %d attempt(s): %s",
-                        account.pk,
-                        outcome.attempts,
-                        reason,
+                        "telegram sendMessage to account %s failed: %s", account.pk, reason
                     )
                     return SendResult(
-                        ok=False, external_ids=sent, error=reason, permanent=permanent
+                        ok=False,
+                        external_ids=sent,
+                        error=reason,
+                        permanent=permanent,
+                        retry_after=outcome.retry_after,
                     )
                 sent.append(f"tg-out:{namespace}:{route.address}:{message_id}")
         return SendResult(ok=True, external_ids=sent)

@@ -2,14 +2,15 @@
 
 The view verifies the secret token Telegram echoes in
 ``X-Telegram-Bot-Api-Secret-Token`` (set by ``manage.py set_telegram_webhook``),
-parses the Update, stores a private chat's message through the inbox (a
-redelivery is recognised by its message id) and answers 200. The answer itself
-is written in the background: no LLM call happens here.
+parses the Update, stores a private chat's message as a raw event in one insert
+(a redelivery is recognised by its message id) and answers 200. A worker then
+resolves contact, conversation and message and writes the answer: no contact
+lookup and no LLM call happen here.
 
 Everything else (edits, channel posts, button presses, group chats, other bots,
 service messages) is acknowledged with 200 and dropped, so Telegram does not
 redeliver it. A photo, voice note or sticker without a caption is stored and
-answered at once with a short note that only text is understood.
+answered, without a turn, with a short note that only text is understood.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
-from channels_app.inbox import Inbound, inbound_store, inbound_store_unsupported
+from channels_app.inbox import Inbound, inbound_events_store
 from channels_app.models import ChannelAccount
 from channels_app.selectors import channel_account_for_key
+from channels_app.tasks import inbound_resolve_enqueue
 from channels_app.telegram.schemas import Message, Update
 from channels_app.telegram.transport import bot_id
 from channels_app.webhooks import body_within_limit, field_details, too_large_reason
@@ -34,15 +36,6 @@ from tenants.scoping import tenant_scope
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
-ONLY_TEXT = {
-    "es": "Por ahora solo puedo leer mensajes de texto. ¿Me escribes tu consulta, por favor?",
-    "en": "For now I can only read text messages. Could you please type your question?",
-}
-
-
-def only_text_reply(language_code: str) -> str:
-    """The note for a message without text, in Spanish or English by the user's language."""
-    return ONLY_TEXT["es" if language_code.lower().startswith("es") else "en"]
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -73,29 +66,25 @@ def _ignored(message: Message) -> str:
     return ""
 
 
-def _inbound(account: ChannelAccount, message: Message, text: str) -> Inbound:
+def _inbound(account: ChannelAccount, message: Message) -> Inbound:
     chat_id = message.chat.id
+    text = message.readable_text
     return Inbound(
         address=str(chat_id),
-        text=text,
+        text=text if text is not None else f"[{message.media_kind}]",
+        readable=text is not None,
         external_id=f"tg:{bot_id(account)}:{chat_id}:{message.message_id}",
         display_name=message.sender_name,
+        language=message.language_code or "",
     )
 
 
 def _store(account: ChannelAccount, message: Message) -> bool:
-    """Store the message in the account's tenant; True when it is new (not a redelivery)."""
-    text = message.readable_text
+    """Store the message as an event in the account's tenant; True when it is new."""
     with tenant_scope(account.tenant):
-        if text is not None:
-            _, created = inbound_store(account=account, inbound=_inbound(account, message, text))
-        else:
-            _, created = inbound_store_unsupported(
-                account=account,
-                inbound=_inbound(account, message, f"[{message.media_kind}]"),
-                reply=only_text_reply(message.language_code),
-            )
-    return created
+        stored = inbound_events_store(account=account, inbounds=[_inbound(account, message)])
+        inbound_resolve_enqueue(account=account, addresses=stored.addresses)
+    return stored.stored > 0
 
 
 @csrf_exempt

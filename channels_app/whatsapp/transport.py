@@ -90,18 +90,22 @@ def _failure(outcome: Outcome, sent: list[str]) -> SendResult:
     transient = outcome.status in (429, 500, 502, 503, 504) or code in TRANSIENT_CODES
     label = code if code is not None else f"HTTP {outcome.status}"
     return SendResult(
-        ok=False, external_ids=sent, error=f"{label}: {message}", permanent=not transient
+        ok=False,
+        external_ids=sent,
+        error=f"{label}: {message}",
+        permanent=not transient,
+        retry_after=outcome.retry_after,
     )
 
 
 class WhatsAppTransport:
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
     ) -> SendResult:
         account = route.account
         sent: list[str] = []
         async with new_client() as client:
-            for piece in split_text(text, MAX_CHARS):
+            for piece in split_text(text, MAX_CHARS)[start:]:
                 payload = {
                     "messaging_product": "whatsapp",
                     "recipient_type": "individual",
@@ -119,10 +123,7 @@ class WhatsAppTransport:
                 if not outcome.ok:
                     result = _failure(outcome, sent)
                     logger.warning(
-                        "whatsapp send to account %s failed after %d attempt(s): %s",
-                        account.pk,
-                        outcome.attempts,
-                        result.error,
+                        "whatsapp send to account %s failed: %s", account.pk, result.error
                     )
                     return result
                 messages = outcome.body.get("messages") if isinstance(outcome.body, dict) else None

@@ -6,10 +6,11 @@ token answer ``hub.challenge`` as text; anything else is 403.
 POST is a notification. In order: the account (404), the size (413), the
 ``X-Hub-Signature-256`` HMAC-SHA256 of the raw body with the account's app secret
 (403, before anything is parsed), JSON (400), the envelope (400 with the reason).
-Then, in the account's tenant scope, every message of every change is stored
-through the durable inbox (its ``wamid`` as ``"wa:<wamid>"``: a redelivery is
-recognised) and every status updates our reply's delivery status. The request
-answers 200 with counts; the agent's turn runs in the background.
+Then, in the account's tenant scope, every message of every change is stored as a
+raw event, all in one insert (its ``wamid`` as ``"wa:<wamid>"``: a redelivery is
+recognised), and every status updates our reply's delivery status. The request
+answers 200 with counts; a worker resolves each chat's events in order (one task per
+chat, however many messages the POST held) and the agent's turn runs there.
 
 What is read as text: ``text``, interactive ``button_reply``/``list_reply`` titles,
 the legacy template ``button`` text, and a media caption (``"[image] <caption>"``).
@@ -33,40 +34,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
-from agent.language import detect_language
-from channels_app.inbox import (
-    Inbound,
-    delivery_status_update,
-    inbound_store,
-    inbound_store_unsupported,
-)
+from channels_app.inbox import Inbound, delivery_status_update, inbound_events_store
 from channels_app.models import ChannelAccount
 from channels_app.selectors import channel_account_for_key
+from channels_app.tasks import inbound_resolve_enqueue
 from channels_app.webhooks import body_within_limit, field_details, too_large_reason
 from channels_app.whatsapp import schemas
 from channels_app.whatsapp.transport import external_id
-from crm.models import Message
 from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
 
 IGNORED_TYPES = frozenset({"system"})
 STATUSES = frozenset({"sent", "delivered", "read", "failed"})
-UNSUPPORTED_REPLY = {
-    "es": (
-        "Gracias por tu mensaje. Por ahora solo puedo leer mensajes de texto: "
-        "¿me lo escribes, por favor?"
-    ),
-    "en": "Thanks for your message. For now I can only read text messages: could you type it?",
-    "pt": (
-        "Obrigado pela sua mensagem. Por enquanto só consigo ler mensagens de texto: "
-        "pode escrevê-la, por favor?"
-    ),
-}
-# Calling codes and BSUID country prefixes where English is the safe guess.
-_ENGLISH_PREFIXES = ("1", "44", "61", "64", "353")
-_SPANISH_NANP = ("1787", "1939", "1809", "1829", "1849")  # Puerto Rico, Dominican Republic
-_ENGLISH_COUNTRIES = frozenset({"US", "CA", "GB", "AU", "NZ", "IE"})
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -159,8 +139,10 @@ class Counts:
 
 
 def notification_store(*, account: ChannelAccount, notification: schemas.Notification) -> Counts:
-    """Store every message and status of the notification. The caller holds the scope."""
+    """Store every message of the notification as an event (one insert) and apply every
+    status. The caller holds the scope. One resolve task per chat with new messages."""
     counts = Counts()
+    inbounds: list[Inbound] = []
     for entry in notification.entry:
         for change in entry.changes:
             value = change.value
@@ -170,9 +152,16 @@ def notification_store(*, account: ChannelAccount, notification: schemas.Notific
                 counts.ignored += len(value.messages) + len(value.statuses)
                 continue
             for message in value.messages:
-                _message_store(account, value, message, counts)
+                inbound = _inbound(value, message)
+                if inbound is None:
+                    counts.ignored += 1
+                else:
+                    inbounds.append(inbound)
             for status in value.statuses:
                 _status_store(account, status, counts)
+    stored = inbound_events_store(account=account, inbounds=inbounds)
+    inbound_resolve_enqueue(account=account, addresses=stored.addresses)
+    counts.stored, counts.duplicates = stored.stored, stored.duplicates
     if counts.ignored:
         logger.info("whatsapp webhook %s: %d item(s) ignored", account.pk, counts.ignored)
     return counts
@@ -215,57 +204,21 @@ def readable_text(message: schemas.Message) -> str | None:
     return None
 
 
-def _message_store(
-    account: ChannelAccount, value: schemas.Value, message: schemas.Message, counts: Counts
-) -> None:
+def _inbound(value: schemas.Value, message: schemas.Message) -> Inbound | None:
+    """The message as the inbox stores it, or None when it is not the customer's."""
     if message.type in IGNORED_TYPES:
-        counts.ignored += 1
-        return
+        return None
     address, name = _sender(value, message)
     if not address:
-        counts.ignored += 1
-        return
+        return None
     text = readable_text(message)
-    inbound = Inbound(
+    return Inbound(
         address=address,
         text=text if text is not None else f"[{message.type}]",
+        readable=text is not None,
         external_id=external_id(message.id),
         display_name=name,
     )
-    if text is not None:
-        _, created = inbound_store(account=account, inbound=inbound)
-    else:
-        reply = UNSUPPORTED_REPLY[_language(account, address)]
-        _, created = inbound_store_unsupported(account=account, inbound=inbound, reply=reply)
-    if created:
-        counts.stored += 1
-    else:
-        counts.duplicates += 1
-
-
-def _language(account: ChannelAccount, address: str) -> str:
-    """The customer's language for the canned reply: from what they wrote before, else
-    a guess from the number (or the BSUID's country), else the tenant's default."""
-    default = account.tenant.default_language
-    guess = default if default in UNSUPPORTED_REPLY else "es"
-    country = address.split(".", 1)[0] if "." in address else ""
-    if country in _ENGLISH_COUNTRIES:
-        guess = "en"
-    elif country == "BR" or address.startswith("55"):
-        guess = "pt"
-    elif address.isdigit() and address.startswith(_ENGLISH_PREFIXES):
-        guess = "es" if address.startswith(_SPANISH_NANP) else "en"
-    earlier = list(
-        Message.objects.filter(
-            conversation__contact__platform=account.kind,
-            conversation__contact__platform_user_id=address,
-            role=Message.Role.USER,
-        )
-        .exclude(content__startswith="[")
-        .order_by("-created_at", "-pk")
-        .values_list("content", flat=True)[:3]
-    )
-    return detect_language(" ".join(earlier), default=guess) if earlier else guess
 
 
 def _status_store(account: ChannelAccount, status: schemas.Status, counts: Counts) -> None:

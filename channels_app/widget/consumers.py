@@ -138,7 +138,7 @@ def visitor_message_store(
         display_name=f"Web visitor {visitor_id[:6]}",
     )
     with tenant_scope(account.tenant):
-        message, created = inbound_store(account=account, inbound=inbound, enqueue=False)
+        message, created = inbound_store(account=account, inbound=inbound)
     return message.conversation_id, created
 
 

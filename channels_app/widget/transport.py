@@ -67,7 +67,7 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 class WidgetTransport:
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant"
+        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
     ) -> SendResult:
         """Offer the reply to the visitor's open sockets.
 

@@ -1,5 +1,5 @@
 """Telegram end to end: Updates POSTed to the webhook through Django's ASGI handler, the
-background work run by a real django-tasks-db worker, replies sent to a Bot API server
+background work run by a real worker (manage.py worker), replies sent to a Bot API server
 on 127.0.0.1 (tests/fakes/telegram_server.py) through the production sender."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from django.core.management import CommandError, call_command
 from django.test import AsyncClient
 from django_tasks_db.models import DBTaskResult
 
-from channels_app.models import ChannelAccount
+from channels_app.models import ChannelAccount, InboundEvent
 from channels_app.telegram.transport import transport
-from channels_app.telegram.webhook import ONLY_TEXT
+from channels_app.inbox import ONLY_TEXT
 from crm.models import Contact, Conversation, Message
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.factories import ChannelAccountFactory, ConversationRouteFactory
@@ -29,7 +29,7 @@ from tests.fakes.telegram_server import (
     update,
 )
 
-# The background work runs in a real worker (db_worker), which closes its database
+# The background work runs in a real worker (manage.py worker), which closes its database
 # connection when done: the test's data must be committed, not in a test transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,7 +88,7 @@ def post(django_capture_on_commit_callbacks):
 
 def run_worker() -> None:
     """What a production worker process does: run every queued task, then stop."""
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    call_command("worker", "--batch", stdout=io.StringIO())
 
 
 def stored(model) -> int:
@@ -103,6 +103,11 @@ def assert_nothing_stored(telegram: FakeTelegram) -> None:
     assert telegram.calls() == []
 
 
+def events(tenant) -> list[InboundEvent]:
+    with tenant_scope(tenant):
+        return list(InboundEvent.objects.order_by("pk"))
+
+
 def messages(tenant, role: str | None = None) -> list[Message]:
     with tenant_scope(tenant):
         found = Message.objects.select_related("conversation__contact").order_by("pk")
@@ -112,7 +117,7 @@ def messages(tenant, role: str | None = None) -> list[Message]:
 # A text message, answered -----------------------------------------------------------
 
 
-def test_text_message_is_stored_in_the_request_and_answered_by_the_worker(
+def test_text_message_is_stored_raw_in_the_request_and_resolved_and_answered_by_the_worker(
     telegram, bot, tenant_a, post, fake_llm
 ):
     fake_llm.text("¡Hola Ana! Tenemos medidores de pH portátiles.", delay=0.3)
@@ -124,15 +129,24 @@ def test_text_message_is_stored_in_the_request_and_answered_by_the_worker(
     assert response.status_code == 200
     assert response.json() == {"ok": True, "duplicate": False}
     assert fake_llm.requests == [] and telegram.calls() == []  # nothing answered in the request
-    [inbound] = messages(tenant_a)
+    # the request stored the raw event only: contact and conversation are the worker's job
+    [event] = events(tenant_a)
+    assert (event.external_id, event.processed_at) == (
+        f"tg:{bot_id(bot)}:{CHAT}:{message_id}",
+        None,
+    )
+    assert stored(Message) == stored(Contact) == stored(Conversation) == 0
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "channels_app.tasks.inbound_resolve_task"
+
+    run_worker()
+
+    [inbound] = messages(tenant_a, Message.Role.USER)
     assert inbound.content == "Hola, necesito un medidor de pH"
     assert inbound.external_id == f"tg:{bot_id(bot)}:{CHAT}:{message_id}"
     assert inbound.conversation.contact.full_name == "Ana Gómez"
     assert inbound.conversation.contact.platform_user_id == str(CHAT)
     assert inbound.conversation.channel == "telegram"
-
-    run_worker()
-
     [send] = telegram.calls("sendMessage")
     assert send.token == bot.bot_token
     assert send.body == {"chat_id": CHAT, "text": "¡Hola Ana! Tenemos medidores de pH portátiles."}
@@ -151,8 +165,9 @@ def test_a_redelivered_update_is_stored_and_answered_once(telegram, bot, tenant_
 
     assert first.json() == {"ok": True, "duplicate": False}
     assert again.status_code == 200 and again.json() == {"ok": True, "duplicate": True}
-    assert len(messages(tenant_a, Message.Role.USER)) == 1
+    assert len(events(tenant_a)) == 1
     run_worker()
+    assert len(messages(tenant_a, Message.Role.USER)) == 1
     assert len(telegram.calls("sendMessage")) == 1  # the catalog fallback (no LLM key)
     assert len(messages(tenant_a, Message.Role.ASSISTANT)) == 1
 
@@ -294,8 +309,9 @@ def test_other_updates_chats_and_senders_are_acknowledged_and_ignored(telegram, 
         ("photo", "es", "es"),
         ("voice", "es-419", "es"),
         ("sticker", "en", "en"),
-        ("document", "pt-br", "en"),
-        ("location", None, "en"),
+        ("document", "pt-br", "pt"),
+        ("document", "de", "en"),  # a language we do not write: English
+        ("location", None, "es"),  # no hint: the tenant's language
         ("contact", "es", "es"),
     ],
 )
@@ -305,9 +321,9 @@ def test_media_without_text_gets_a_polite_reply_in_the_users_language(
     response = post(bot, media_update(CHAT, kind, language_code=language_code))
 
     assert response.status_code == 200 and response.json()["duplicate"] is False
+    run_worker()
     [inbound] = messages(tenant_a, Message.Role.USER)
     assert inbound.content == f"[{kind}]" and inbound.handled_at is not None
-    run_worker()
     assert telegram.sent(CHAT) == [ONLY_TEXT[language]]
     assert fake_llm.requests == []  # no turn for what the bot cannot read
     [reply] = messages(tenant_a, Message.Role.ASSISTANT)
@@ -454,13 +470,14 @@ def test_a_webhook_stores_only_into_its_own_tenant(telegram, tenant_a, tenant_b,
     assert forged.status_code == 403
     assert post(bot_a, text_update(CHAT, "Hola desde A")).status_code == 200
     assert post(bot_b, text_update(CHAT, "Hola desde B")).status_code == 200
+    assert [e.tenant_id for e in events(tenant_a) + events(tenant_b)] == [tenant_a.pk, tenant_b.pk]
+    run_worker()
 
     [in_a] = messages(tenant_a, Message.Role.USER)
     [in_b] = messages(tenant_b, Message.Role.USER)
     assert (in_a.content, in_a.tenant_id) == ("Hola desde A", tenant_a.pk)
     assert (in_b.content, in_b.tenant_id) == ("Hola desde B", tenant_b.pk)
     assert in_a.conversation.contact_id != in_b.conversation.contact_id
-    run_worker()
     tokens = sorted(c.token for c in telegram.calls("sendMessage"))
     assert tokens == sorted([bot_a.bot_token, bot_b.bot_token])
 

@@ -11,15 +11,16 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.test import AsyncClient
+from django_tasks_db.models import DBTaskResult
 
-from channels_app.models import ChannelAccount
+from channels_app.models import ChannelAccount, InboundEvent
 from crm.models import Contact, Conversation, Message
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.factories import ChannelAccountFactory
 from tests.fakes import whatsapp_server as wa
 from tests.fakes.whatsapp_server import FakeWhatsApp
 
-# The background work runs in a real worker (db_worker), which closes its database
+# The background work runs in a real worker (manage.py worker), which closes its database
 # connection when done: the test's data must be committed, not in a test transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,7 +98,7 @@ def deliver(django_capture_on_commit_callbacks):
 
 def run_worker() -> None:
     """What a production worker process does: run every queued task, then stop."""
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    call_command("worker", "--batch", stdout=io.StringIO())
 
 
 def get(path: str, params: dict[str, str]):
@@ -200,12 +201,14 @@ def test_a_signed_text_message_is_stored_then_answered_through_the_cloud_api(
         "statuses": 0,
         "ignored": 0,
     }
+    assert whatsapp.requests == []  # nothing is answered in the request
+    assert messages(account.tenant) == []  # the worker resolves the stored event
+
+    run_worker()
+
     (inbound,) = messages(account.tenant, role=Message.Role.USER)
     assert inbound.external_id == "wa:wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFE"
     assert inbound.content == "Hola, necesito un turbidímetro"
-    assert whatsapp.requests == []  # nothing is answered in the request
-
-    run_worker()
 
     (send,) = whatsapp.sends
     (reply,) = replies(account.tenant)
@@ -306,6 +309,40 @@ def test_one_post_with_several_messages_stores_and_answers_each(account, whatsap
     assert sorted(s.body["to"] for s in whatsapp.sends) == sorted(names)
     assert all(r.delivery_status == Message.Delivery.SENT for r in replies(account.tenant))
     assert len(whatsapp.reads) == 3
+
+
+def test_a_post_with_many_messages_is_one_insert_and_one_task_per_chat(
+    account, whatsapp, deliver, django_assert_max_num_queries
+):
+    senders = [WA_ID, OTHER_WA_ID, "573009998877"]
+    payload = wa.notification(
+        account.phone_number_id,
+        contacts=[wa.contact(sender, f"Cliente {n}") for n, sender in enumerate(senders)],
+        messages=[wa.text(senders[n % 3], f"mensaje {n}") for n in range(300)],
+    )
+
+    # the account, the known-ids check, the events' bulk INSERT (one statement on MariaDB;
+    # SQLite's 999-parameter limit splits it in five), one task row per chat: not 300 of each
+    with django_assert_max_num_queries(16):
+        response = deliver(account, payload, work=False)
+
+    assert response.json()["stored"] == 300
+    with tenant_scope(account.tenant):
+        assert InboundEvent.objects.count() == 300
+    tasks = DBTaskResult.objects.filter(task_path="channels_app.tasks.inbound_resolve_task")
+    assert sorted(t.args_kwargs["args"][2] for t in tasks) == sorted(senders)  # one per chat
+
+    run_worker()
+
+    for sender in senders:
+        with tenant_scope(account.tenant):
+            texts = list(
+                Message.objects.filter(
+                    role=Message.Role.USER, conversation__contact__platform_user_id=sender
+                ).values_list("content", flat=True)
+            )
+        assert texts == [f"mensaje {n}" for n in range(300) if senders[n % 3] == sender]
+    assert sorted(s.body["to"] for s in whatsapp.sends) == sorted(senders)  # one reply each
 
 
 def test_a_redelivered_message_is_answered_once(account, whatsapp, deliver):

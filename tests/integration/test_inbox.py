@@ -19,18 +19,28 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from channels_app import inbox
 from channels_app.inbox import (
     Inbound,
+    Stored,
     conversation_answer,
+    conversation_deliver,
     delivery_claim,
     delivery_finish,
+    inbound_events_resolve,
+    inbound_events_store,
     inbound_store,
     inbound_store_unsupported,
+    lease_acquire,
+    lease_renew,
+)
+from channels_app.inbox import store as inbox_store
+from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
+from channels_app.services import channel_account_ensure
+from channels_app.tasks import (
+    conversation_answer_enqueue,
+    inbound_resolve_enqueue,
     inbox_recover,
 )
-from channels_app.models import ChannelAccount, ConversationRoute
-from channels_app.services import channel_account_ensure
 from channels_app.transport import SendResult
 from crm.models import Contact, Conversation, Message
 from crm.services import message_add
@@ -40,6 +50,7 @@ from tenants.scoping import scopes_disabled, tenant_scope
 pytestmark = pytest.mark.django_db
 
 TASK_PATH = "channels_app.tasks.conversation_answer_task"
+RESOLVE_PATH = "channels_app.tasks.inbound_resolve_task"
 
 
 def account_for(tenant: Tenant, kind: str = "api", name: str = "CRM") -> ChannelAccount:
@@ -65,9 +76,10 @@ def answer(tenant: Tenant, conversation_id: int) -> int:
     return async_to_sync(conversation_answer)(tenant=tenant, conversation_id=conversation_id)
 
 
-def queued() -> list[list[int]]:
-    """The conversation_answer_task calls waiting in the database queue: [tenant, conversation]."""
-    return sorted(r.args_kwargs["args"] for r in DBTaskResult.objects.filter(task_path=TASK_PATH))
+def queued(path: str = TASK_PATH) -> list[list[Any]]:
+    """The calls of a task waiting in the database queue (conversation_answer_task's:
+    [tenant, conversation])."""
+    return sorted(r.args_kwargs["args"] for r in DBTaskResult.objects.filter(task_path=path))
 
 
 def age(queryset: Any, seconds: float, *fields: str) -> None:
@@ -92,7 +104,7 @@ def test_inbound_is_stored_once_with_its_contact_conversation_and_route(
         first, created = receive(
             api_a, "Hola", "ext:1", display_name="Ana Ruiz", metadata={"tier": "VIP"}
         )
-    assert created and len(callbacks) == 2  # the live notice for reps, and the answer task
+    assert created and len(callbacks) == 1  # the live notice for reps (the caller answers)
     with django_capture_on_commit_callbacks() as callbacks:
         again, created_again = receive(api_a, "Hola (otra vez)", "ext:1")
     assert not created_again and again.pk == first.pk
@@ -129,25 +141,55 @@ def test_a_second_message_joins_the_conversation(api_a):
         assert Contact.objects.count() == 2 and ConversationRoute.objects.count() == 2
 
 
-def test_the_task_is_queued_only_when_the_transaction_commits(
+def test_webhook_events_are_queued_for_resolving_only_when_they_commit(
     api_a, django_capture_on_commit_callbacks
 ):
+    def store(*external_ids: str, address: str = "cust-1") -> Stored:
+        inbounds = [Inbound(address=address, text="Hola", external_id=e) for e in external_ids]
+        with tenant_scope(api_a.tenant):
+            stored = inbound_events_store(account=api_a, inbounds=inbounds)
+            inbound_resolve_enqueue(account=api_a, addresses=stored.addresses)
+        return stored
+
     with (
         django_capture_on_commit_callbacks(execute=True),
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        receive(api_a, "Hola", "ext:rolled-back")
-        assert queued() == []  # not yet: the transaction may still roll back
+        store("ext:rolled-back")
+        assert queued(RESOLVE_PATH) == []  # not yet: the transaction may still roll back
         raise RuntimeError("the edge failed after storing")
-    assert queued() == []
+    assert queued(RESOLVE_PATH) == []
     with tenant_scope(api_a.tenant):
-        assert not Message.all_objects.exists()
+        assert not InboundEvent.all_objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        message, _ = receive(api_a, "Hola", "ext:1")
-    assert queued() == [[api_a.tenant_id, message.conversation_id]]
-    assert DBTaskResult.objects.get().status == "READY"
+        stored = store("ext:1", "ext:2", "ext:1")  # two messages of one chat, one repeated
+    assert (stored.stored, stored.duplicates, stored.addresses) == (2, 1, ["cust-1"])
+    assert queued(RESOLVE_PATH) == [[api_a.tenant_id, api_a.pk, "cust-1"]]  # one task per chat
+    with django_capture_on_commit_callbacks(execute=True):
+        again = store("ext:2", "ext:3", address="cust-2")
+    assert (again.stored, again.duplicates, again.addresses) == (1, 1, ["cust-2"])
+    with tenant_scope(api_a.tenant):
+        assert InboundEvent.objects.count() == 3
+        assert not Message.all_objects.exists()  # nothing resolved on the acknowledgement path
+
+
+def test_resolving_stores_a_chats_events_in_order_once(api_a, fake_llm):
+    inbounds = [
+        Inbound(address="cust-1", text=f"mensaje {n}", external_id=f"ext:{n}") for n in range(3)
+    ]
+    with tenant_scope(api_a.tenant):
+        inbound_events_store(account=api_a, inbounds=inbounds)
+        [conversation_id] = inbound_events_resolve(account_id=api_a.pk, address="cust-1")
+        assert inbound_events_resolve(account_id=api_a.pk, address="cust-1") == []  # once
+        contents = list(
+            Message.objects.filter(conversation_id=conversation_id).values_list(
+                "content", flat=True
+            )
+        )
+        assert contents == ["mensaje 0", "mensaje 1", "mensaje 2"]
+        assert not InboundEvent.objects.filter(processed_at__isnull=True).exists()
 
 
 class _LateMessage:
@@ -181,7 +223,7 @@ def test_a_concurrent_redelivery_hits_the_unique_constraint_and_is_recognised(
     api_a, monkeypatch, django_capture_on_commit_callbacks, store
 ):
     first, _ = receive(api_a, "Hola", "ext:race")
-    monkeypatch.setattr(inbox, "Message", _LateMessage())
+    monkeypatch.setattr(inbox_store, "Message", _LateMessage())
     with tenant_scope(api_a.tenant), django_capture_on_commit_callbacks() as callbacks:
         inbound = Inbound(address="cust-1", text="Hola", external_id="ext:race")
         if store == "inbound_store":
@@ -380,7 +422,8 @@ def test_a_failed_send_is_recorded_and_flags_the_conversation(tenant_a, telegram
     with tenant_scope(tenant_a):
         message, _ = delivery_claim(message_id=reply.pk)
         delivery_finish(
-            message=message, result=SendResult(ok=False, error="Forbidden: bot was blocked")
+            message=message,
+            result=SendResult(ok=False, error="Forbidden: bot was blocked", permanent=True),
         )
         reply.refresh_from_db()
         assert reply.delivery_status == Message.Delivery.FAILED
@@ -388,6 +431,80 @@ def test_a_failed_send_is_recorded_and_flags_the_conversation(tenant_a, telegram
         conversation = Conversation.objects.get(pk=telegram_conversation.pk)
         assert conversation.needs_attention
         assert "bot was blocked" in conversation.attention_reason
+
+
+def test_a_transient_failure_is_retried_later_not_slept_on(
+    tenant_a, telegram_conversation, settings
+):
+    settings.CHANNEL_SEND_RETRIES, settings.CHANNEL_SEND_BACKOFF = 2, 10.0
+    reply = reply_in(tenant_a, telegram_conversation.pk, "Hola")
+    with tenant_scope(tenant_a):
+        message, _ = delivery_claim(message_id=reply.pk)
+        before = timezone.now()
+        delivered = delivery_finish(
+            message=message,
+            result=SendResult(ok=False, error="HTTP 502", external_ids=["tg-out:1"]),
+        )
+        reply.refresh_from_db()
+        assert delivered.status == "retry" and delivered.retry_at is not None
+        assert before + timedelta(seconds=10) <= delivered.retry_at
+        assert delivered.retry_at <= before + timedelta(seconds=16)  # backoff with jitter
+        assert (reply.delivery_status, reply.delivery_attempts) == (Message.Delivery.PENDING, 1)
+        assert (reply.next_attempt_at, reply.pieces_sent) == (delivered.retry_at, 1)
+        assert reply.external_id == "tg-out:1"  # the piece that went out is remembered
+        assert delivery_claim(message_id=reply.pk) is None  # not due yet
+        assert not Conversation.objects.get(pk=telegram_conversation.pk).needs_attention
+
+        # the platform's Retry-After wins over the backoff
+        Message.objects.filter(pk=reply.pk).update(next_attempt_at=timezone.now())
+        message, _ = delivery_claim(message_id=reply.pk)
+        delivered = delivery_finish(
+            message=message, result=SendResult(ok=False, error="429", retry_after=3)
+        )
+        assert delivered.retry_at is not None
+        assert delivered.retry_at - timezone.now() < timedelta(seconds=3.5)
+
+        # the last retry fails for good and flags the conversation
+        Message.objects.filter(pk=reply.pk).update(next_attempt_at=timezone.now())
+        message, _ = delivery_claim(message_id=reply.pk)
+        delivered = delivery_finish(message=message, result=SendResult(ok=False, error="HTTP 502"))
+        reply.refresh_from_db()
+        assert delivered.status == "failed" and reply.delivery_attempts == 3
+        assert reply.delivery_status == Message.Delivery.FAILED
+        assert Conversation.objects.get(pk=telegram_conversation.pk).needs_attention
+
+
+def test_a_reply_waiting_for_its_retry_holds_back_later_replies(api_a, settings):
+    message, _ = receive(api_a, "Hola", "ext:1")
+    with tenant_scope(api_a.tenant):
+        Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
+    first = reply_in(api_a.tenant, message.conversation_id, "Primera")
+    second = reply_in(api_a.tenant, message.conversation_id, "Segunda")
+    later = timezone.now() + timedelta(minutes=1)
+    with tenant_scope(api_a.tenant):
+        Message.objects.filter(pk=first.pk).update(next_attempt_at=later)
+        assert async_to_sync(conversation_deliver)(message.conversation_id) == later
+        second.refresh_from_db()
+        assert second.delivery_status == Message.Delivery.PENDING  # it does not overtake
+        Message.objects.filter(pk=first.pk).update(next_attempt_at=timezone.now())
+        assert async_to_sync(conversation_deliver)(message.conversation_id) is None
+        assert set(
+            Message.objects.filter(pk__in=[first.pk, second.pk]).values_list(
+                "delivery_status", flat=True
+            )
+        ) == {Message.Delivery.SENT}
+
+
+def test_a_turn_renews_its_lease_and_a_lost_lease_is_noticed(api_a):
+    message, _ = receive(api_a, "Hola", "ext:1")
+    with tenant_scope(api_a.tenant):
+        assert lease_acquire(conversation_id=message.conversation_id, token="mine")
+        conversation = Conversation.objects.get(pk=message.conversation_id)
+        age(Conversation.objects.filter(pk=conversation.pk), 0, "turn_lease_until")
+        assert lease_renew(conversation_id=conversation.pk, token="mine")
+        renewed = Conversation.objects.get(pk=conversation.pk).turn_lease_until
+        assert renewed > timezone.now() + timedelta(seconds=1)
+        assert not lease_renew(conversation_id=conversation.pk, token="someone else")
 
 
 def test_a_bot_reply_is_not_sent_once_a_rep_took_over(tenant_a, telegram_conversation):
@@ -435,7 +552,7 @@ def test_recovery_requeues_waiting_work_and_leaves_fresh_or_leased_work(tenant_a
             turn_lease_until=timezone.now() + timedelta(minutes=5), turn_lease_token="busy"
         )
 
-    assert inbox_recover() == {"requeued": 2, "stuck_sends_failed": 0}
+    assert inbox_recover() == {"resolved": 0, "requeued": 2, "stuck_sends_failed": 0}
     assert queued() == sorted(
         [[tenant_a.pk, waiting.conversation_id], [tenant_a.pk, unsent.conversation_id]]
     )
@@ -462,7 +579,7 @@ def test_recovery_fails_a_send_caught_by_a_crash_and_does_not_resend_it(
             "updated_at",
         )
 
-    assert inbox_recover() == {"requeued": 0, "stuck_sends_failed": 1}
+    assert inbox_recover() == {"resolved": 0, "requeued": 0, "stuck_sends_failed": 1}
     assert queued() == []  # not resent
     with tenant_scope(tenant_a):
         stuck.refresh_from_db()
@@ -474,7 +591,7 @@ def test_recovery_fails_a_send_caught_by_a_crash_and_does_not_resend_it(
         assert conversation.needs_attention
         assert "delivery failed" in conversation.attention_reason
     # a second pass finds nothing more to do
-    assert inbox_recover() == {"requeued": 0, "stuck_sends_failed": 0}
+    assert inbox_recover() == {"resolved": 0, "requeued": 0, "stuck_sends_failed": 0}
 
 
 def test_recovery_enqueues_each_conversation_with_its_own_tenant(tenant_a, tenant_b):
@@ -492,13 +609,17 @@ def test_recovery_enqueues_each_conversation_with_its_own_tenant(tenant_a, tenan
 
 
 def _run_worker() -> None:
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=io.StringIO())
+    call_command("worker", "--batch", stdout=io.StringIO())
 
 
 @pytest.mark.django_db(transaction=True)
 def test_queued_tasks_answer_each_conversation_in_its_own_tenant(tenant_a, tenant_b):
     a, _ = receive(account_for(tenant_a), "Necesito un medidor de pH", "ext:1")
     b, _ = receive(account_for(tenant_b), "Need a pH meter", "ext:1")
+    for message in (a, b):
+        conversation_answer_enqueue(
+            tenant_id=message.tenant_id, conversation_id=message.conversation_id
+        )
     assert queued() == sorted([[tenant_a.pk, a.conversation_id], [tenant_b.pk, b.conversation_id]])
 
     _run_worker()

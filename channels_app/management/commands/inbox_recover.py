@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from catalog.tasks import catalog_uploads_requeue
-from channels_app.inbox import inbox_recover
+from channels_app.tasks import inbox_recover
 from tenants.management.base import JsonSummaryCommand
 
 

@@ -1,0 +1,233 @@
+"""Delivery: every stored reply goes out on its conversation's channel exactly once.
+
+* :func:`delivery_claim` takes a pending reply (``pending`` → ``sending``) before sending,
+  so it is sent at most once, and checks right before sending that a bot reply's
+  conversation is still the bot's.
+* :func:`reply_deliver` sends one attempt and records what happened: ``sent``; a
+  transient failure (429, 5xx, a network error) goes back to ``pending`` with
+  ``next_attempt_at`` set (what the platform asked, else exponential backoff) and the
+  caller schedules a task for then, so a failing recipient never holds a worker slot;
+  a permanent failure, or the last retry, is ``failed`` and flags the conversation.
+  A long reply's delivered pieces are remembered: a retry sends the rest.
+* :func:`conversation_deliver` sends a conversation's pending replies in order and stops
+  at the first one waiting for its retry: later replies never overtake it.
+* :func:`delivery_status_update` records what the platform reports (delivered, read…).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from channels_app.models import ConversationRoute
+from channels_app.outbound import retry_delay
+from channels_app.transport import SendResult, transport_for
+from crm.models import Conversation, Message
+from crm.services import conversation_flag
+from tenants.models import Tenant
+from tenants.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What :func:`reply_deliver` did: ``sent``, ``failed``, ``retry`` (at ``retry_at``)
+    or ``skipped`` (not ours to send: already claimed, or a rep took over)."""
+
+    status: str
+    retry_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
+
+
+SKIPPED = Delivered("skipped")
+
+
+def route_of(conversation_id: int) -> ConversationRoute | None:
+    return (
+        ConversationRoute.objects.select_related("account", "conversation")
+        .filter(conversation_id=conversation_id)
+        .first()
+    )
+
+
+def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | None:
+    """Take a pending reply that is due for sending, or None when it is not ours to send.
+
+    A bot reply whose conversation a rep took over in the meantime is not sent.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = (
+            Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.PENDING)
+            .exclude(next_attempt_at__gt=now)
+            .update(delivery_status=Message.Delivery.SENDING, updated_at=now)
+        )
+        if not claimed:
+            return None
+        message = Message.objects.select_related("conversation").get(pk=message_id)
+        route = route_of(message.conversation_id)
+        bot_reply = message.role == Message.Role.ASSISTANT
+        if bot_reply and message.conversation.status != Conversation.Status.ACTIVE:
+            _fail(message, "not sent: a sales rep took over the conversation", flag=False)
+            return None
+        if route is None or transport_for(route.account.kind) is None:
+            # Answered in the request (CRM API) or a channel without outbound sending.
+            Message.objects.filter(pk=message_id).update(delivery_status=Message.Delivery.SENT)
+            return None
+        return message, route
+
+
+def delivery_finish(*, message: Message, result: SendResult) -> Delivered:
+    now = timezone.now()
+    pieces: dict[str, Any] = {
+        "pieces_sent": F("pieces_sent") + len(result.external_ids),
+        "delivery_attempts": F("delivery_attempts") + 1,
+        "updated_at": now,
+    }
+    if result.external_ids and message.pieces_sent == 0:
+        pieces["external_id"] = result.external_ids[0]  # the first piece stands for all
+    if result.ok:
+        Message.objects.filter(pk=message.pk).update(
+            delivery_status=Message.Delivery.SENT,
+            delivery_error="",
+            next_attempt_at=None,
+            **pieces,
+        )
+        return Delivered("sent")
+    attempt = message.delivery_attempts + 1
+    wait = None if result.permanent else retry_delay(attempt=attempt, asked=result.retry_after)
+    if wait is None:
+        Message.objects.filter(pk=message.pk).update(**pieces)
+        _fail(message, result.error or "delivery failed", flag=True)
+        return Delivered("failed")
+    retry_at = now + timedelta(seconds=wait)
+    Message.objects.filter(pk=message.pk).update(
+        delivery_status=Message.Delivery.PENDING,
+        delivery_error=(result.error or "delivery failed")[:1000],
+        next_attempt_at=retry_at,
+        **pieces,
+    )
+    logger.info(
+        "message %s: attempt %d failed (%s), retry in %.1f s",
+        message.pk,
+        attempt,
+        result.error,
+        wait,
+    )
+    return Delivered("retry", retry_at)
+
+
+def _fail(message: Message, reason: str, *, flag: bool) -> None:
+    Message.objects.filter(pk=message.pk).update(
+        delivery_status=Message.Delivery.FAILED,
+        delivery_error=reason[:1000],
+        next_attempt_at=None,
+        updated_at=timezone.now(),
+    )
+    if flag:
+        conversation_flag(conversation=message.conversation, reason=f"delivery failed: {reason}")
+    logger.warning("message %s not delivered: %s", message.pk, reason)
+
+
+async def reply_deliver(*, message_id: int) -> Delivered:
+    """One attempt to send a stored reply on its conversation's channel. The caller holds
+    the scope, and schedules a task for ``retry_at`` when the result asks for a retry."""
+    claimed = await sync_to_async(delivery_claim)(message_id=message_id)
+    if claimed is None:
+        return SKIPPED
+    message, route = claimed
+    transport = transport_for(route.account.kind)
+    assert transport is not None
+    try:
+        result = await transport.send_text(
+            route, message.content, role=message.role, start=message.pieces_sent
+        )
+    except Exception as exc:  # a transport bug must not leave the message in "sending"
+        logger.exception("transport %s crashed", route.account.kind)
+        result = SendResult(ok=False, error=f"internal error: {type(exc).__name__}", permanent=True)
+    return await sync_to_async(delivery_finish)(message=message, result=result)
+
+
+def pending_replies(conversation_id: int) -> list[tuple[int, datetime | None]]:
+    """The conversation's unsent replies in order: ``(id, next_attempt_at)``."""
+    return list(
+        Message.objects.filter(
+            conversation_id=conversation_id,
+            role__in=[Message.Role.ASSISTANT, Message.Role.AGENT],
+            delivery_status=Message.Delivery.PENDING,
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", "next_attempt_at")
+    )
+
+
+async def conversation_deliver(conversation_id: int) -> datetime | None:
+    """Send the conversation's pending replies in order; returns when to try again (the
+    first reply that waits for a retry holds back the ones after it), or None."""
+    now = timezone.now()
+    for message_id, next_attempt_at in await sync_to_async(pending_replies)(conversation_id):
+        if next_attempt_at is not None and next_attempt_at > now:
+            return next_attempt_at
+        delivered = await reply_deliver(message_id=message_id)
+        if delivered.status == "retry":
+            return delivered.retry_at
+    return None
+
+
+# Delivery statuses the platform reports ------------------------------------------------
+
+_DELIVERY_ORDER = [
+    Message.Delivery.PENDING,
+    Message.Delivery.SENDING,
+    Message.Delivery.SENT,
+    Message.Delivery.DELIVERED,
+    Message.Delivery.READ,
+]
+
+
+def delivery_status_update(
+    *, tenant: Tenant, external_id: str, status: str, error: str = ""
+) -> bool:
+    """Record what the platform says of one of our replies; True when it changed something.
+
+    Statuses only move forward (sent → delivered → read): a late "delivered" never
+    undoes "read". "failed" (before delivery) stores ``error`` and flags the conversation
+    for a rep. An id that is not one of this tenant's replies changes nothing.
+    """
+    if status == Message.Delivery.FAILED:
+        earlier = _DELIVERY_ORDER[:3]
+    elif status in _DELIVERY_ORDER:
+        earlier = _DELIVERY_ORDER[: _DELIVERY_ORDER.index(status)]
+    else:
+        return False
+    fields: dict[str, Any] = {"delivery_status": status, "updated_at": timezone.now()}
+    if status == Message.Delivery.FAILED:
+        fields["delivery_error"] = (error or "delivery failed")[:1000]
+    with tenant_scope(tenant):
+        ours = Message.objects.filter(
+            tenant=tenant,
+            external_id=external_id,
+            role__in=[Message.Role.ASSISTANT, Message.Role.AGENT],
+        )
+        if not ours.filter(delivery_status__in=earlier).update(**fields):
+            return False
+        if status == Message.Delivery.FAILED:
+            message = ours.select_related("conversation").first()
+            if message is not None:
+                reason = error or "delivery failed"
+                conversation_flag(
+                    conversation=message.conversation, reason=f"delivery failed: {reason}"
+                )
+                logger.warning("message %s not delivered: %s", message.pk, reason)
+    return True
