@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from channels_app.models import ChannelAccount, ConversationRoute
+from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from channels_app.services import (
     channel_account_problems,
     channel_account_rotate_api_key,
@@ -231,4 +231,35 @@ class ConversationRouteAdmin(TenantOwnedAdmin):
     readonly_fields = ["conversation", "account", "address"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(TenantOwnedAdmin):
+    """What the webhooks received, before and after a worker resolved it (read only):
+    an event still waiting long after it arrived means no worker is running."""
+
+    list_display = ["created_at", "account", "address", "text", "readable", "processed_at"]
+    list_filter = ["account", ("processed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["account"]
+    search_fields = ["address", "external_id", "text"]
+    readonly_fields = [
+        "account",
+        "external_id",
+        "address",
+        "text",
+        "readable",
+        "display_name",
+        "language",
+        "metadata",
+        "processed_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

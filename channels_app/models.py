@@ -137,7 +137,7 @@ class InboundEvent(TenantOwnedModel):
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "external_id"], name="inbound_event_unique_per_account"
+                fields=["tenant", "account", "external_id"], name="inbound_event_unique_per_account"
             ),
         ]
         indexes = [

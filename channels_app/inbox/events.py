@@ -49,7 +49,7 @@ def inbound_events_store(*, account: ChannelAccount, inbounds: Sequence[Inbound]
     with transaction.atomic():
         known = set(
             InboundEvent.all_objects.filter(
-                account=account, external_id__in=list(fresh)
+                tenant=account.tenant, account=account, external_id__in=list(fresh)
             ).values_list("external_id", flat=True)
         )
         rows = [_row(account, inbound) for key, inbound in fresh.items() if key not in known]

@@ -71,7 +71,7 @@ def _store(
     *, account: ChannelAccount, inbound: Inbound, canned_reply: str = ""
 ) -> tuple[Message, bool]:
     tenant = account.tenant
-    existing = Message.all_objects.filter(external_id=inbound.external_id).first()
+    existing = Message.all_objects.filter(tenant=tenant, external_id=inbound.external_id).first()
     if existing is not None:
         return existing, False
     try:
@@ -98,7 +98,9 @@ def _store(
                         conversation=conversation, role=Message.Role.ASSISTANT, content=canned_reply
                     )
     except IntegrityError:
-        existing = Message.all_objects.filter(external_id=inbound.external_id).first()
+        existing = Message.all_objects.filter(
+            tenant=tenant, external_id=inbound.external_id
+        ).first()
         if existing is None:
             raise
         return existing, False

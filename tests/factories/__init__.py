@@ -13,7 +13,7 @@ from factory.django import DjangoModelFactory
 
 from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
-from channels_app.models import ChannelAccount, ConversationRoute
+from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import (
     Company,
     CompanyDivision,
@@ -196,8 +196,19 @@ class ConversationRouteFactory(TenantOwnedFactory):
     address = factory.SelfAttribute("conversation.contact.platform_user_id")
 
 
+class InboundEventFactory(TenantOwnedFactory):
+    class Meta:
+        model = InboundEvent
+
+    account = factory.SubFactory(ChannelAccountFactory, tenant=SAME_TENANT)
+    external_id = factory.Sequence(lambda n: f"tg:1:5550001:{n}")
+    address = "5550001"
+    text = "Hola, busco un medidor de pH"
+
+
 FACTORIES: dict[type, type[DjangoModelFactory]] = {
     ChannelAccount: ChannelAccountFactory,
+    InboundEvent: InboundEventFactory,
     ConversationRoute: ConversationRouteFactory,
     LLMCall: LLMCallFactory,
     Product: ProductFactory,

@@ -17,7 +17,7 @@ from catalog.models import CatalogUpload, Product
 from catalog.search import search
 from tenants.scoping import tenant_scope
 
-# The background work runs in a real worker (db_worker), which closes its database
+# The background work runs in a real worker (manage.py worker), which closes its database
 # connection when done: the test's data must be committed, not in a test transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +50,7 @@ def upload(client, name, data, django_capture_on_commit_callbacks, **extra):
 
 def run_worker():
     """What a production worker process does: run every queued task, then stop."""
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    call_command("worker", "--batch", stdout=io.StringIO())
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
-from channels_app.models import ChannelAccount, ConversationRoute
+from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity, OpportunityEvent
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
@@ -41,6 +41,7 @@ READ_ONLY_FOR = {
     Product: {"teammate"},
     LLMCall: {"owner", "teammate"},
     ConversationRoute: {"owner", "teammate"},
+    InboundEvent: {"owner", "teammate"},
     OpportunityEvent: {"owner", "teammate"},
 }
 

@@ -28,6 +28,7 @@ from django_tasks_db.models import DBTaskResult
 from channels_app.inbox import Inbound, inbound_store
 from channels_app.live import conversation_group
 from channels_app.models import ChannelAccount
+from channels_app.tasks import conversation_answer_enqueue
 from channels_app.widget.consumers import answers_wait, visitor_message_store, visitor_token
 from config.asgi import application
 from crm.models import Conversation, Message, Platform
@@ -103,13 +104,16 @@ def customer_says(account: ChannelAccount, text: str, *, address: str = str(CHAT
     )
     with tenant_scope(account.tenant):
         message, created = inbound_store(account=account, inbound=inbound)
+        conversation_answer_enqueue(
+            tenant_id=account.tenant_id, conversation_id=message.conversation_id
+        )
     assert created
     return message
 
 
 def run_worker() -> None:
     """What a production worker process does: run every queued task, then stop."""
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    call_command("worker", "--batch", stdout=io.StringIO())
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from catalog.index import get_collection
 from catalog.models import CatalogUpload, Product
-from channels_app.models import ChannelAccount, ConversationRoute, hash_api_key
+from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent, hash_api_key
 from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.factories import ChannelAccountFactory
@@ -59,6 +59,12 @@ ROLE_MATRIX: dict[tuple[type, str], dict[str, tuple[int, int | None]]] = {
     (ConversationRoute, "change"): {"teammate": (OK, DENIED), "owner": (OK, DENIED)},
     (ConversationRoute, "delete"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
     (ConversationRoute, "history"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
+    # Webhook events are written by the webhooks, read by everyone.
+    (InboundEvent, "changelist"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (InboundEvent, "add"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
+    (InboundEvent, "change"): {"teammate": (OK, DENIED), "owner": (OK, DENIED)},
+    (InboundEvent, "delete"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
+    (InboundEvent, "history"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
     # Members: tenant admins only.
     (Membership, "changelist"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
     (Membership, "add"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
@@ -94,6 +100,7 @@ PAYLOADS: dict[type, Callable[[], dict[str, Any]]] = {
         "color": "#0b6e4f",
     },
     ConversationRoute: lambda: {"address": "hijacked"},
+    InboundEvent: lambda: {"text": "hijacked"},
     Membership: lambda: {
         "email": "mole@alpha.example",
         "password": "mole-pass-123!",
@@ -203,6 +210,9 @@ OWNER_ACTION_EFFECT = {
     (ConversationRoute, "delete_selected"): "refused",
     (ConversationRoute, "restore_selected"): "refused",
     (ConversationRoute, "hard_delete_selected"): "refused",
+    (InboundEvent, "delete_selected"): "refused",
+    (InboundEvent, "restore_selected"): "refused",
+    (InboundEvent, "hard_delete_selected"): "refused",
     (Membership, "delete_selected"): "deleted",
     (Membership, "restore_selected"): "restored",
     (Membership, "hard_delete_selected"): "refused",

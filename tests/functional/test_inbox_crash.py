@@ -1,5 +1,5 @@
 """A web process killed between storing a message and answering it loses nothing: once
-restarted the way production recovers (``inbox_recover``, then ``db_worker``), the
+restarted the way production recovers (``inbox_recover``, then ``worker``), the
 customer gets exactly one answer, however often recovery runs again.
 
 Real processes on a file SQLite database: Daphne serving ``config.asgi``, the
@@ -92,14 +92,15 @@ def test_a_message_stored_before_a_crash_is_answered_once_after_restart(tmp_path
         web.wait(timeout=10)
 
     assert telegram.calls("sendMessage") == []
-    assert site.query("SELECT content, handled_at FROM crm_message WHERE role = 'user'") == [
+    assert site.query("SELECT text, processed_at FROM channels_app_inboundevent") == [
         ("Necesito un medidor de pH", None)
     ]
 
-    # Restart: recovery re-queues the conversation (beside the task queued before the
-    # crash), a worker answers. Two tasks for one conversation give one answer.
-    assert site.manage_json("inbox_recover", "--older-than", "0")["requeued"] == 1
-    site.manage("db_worker", "--batch", "--no-startup-delay")
+    # Restart: recovery queues the chat's stored event again (beside the task queued
+    # before the crash), a worker resolves and answers it. Two tasks for one chat give
+    # one message and one answer.
+    assert site.manage_json("inbox_recover", "--older-than", "0")["resolved"] == 1
+    site.manage("worker", "--batch")
 
     [sent] = telegram.calls("sendMessage", chat_id=CHAT)
     assert sent.token == TOKEN and sent.text
@@ -107,6 +108,7 @@ def test_a_message_stored_before_a_crash_is_answered_once_after_restart(tmp_path
     assert rows == [("user", "received"), ("assistant", "sent")]
 
     # Recovery and the worker run again (the next sweep, another restart): nothing resent.
-    assert site.manage_json("inbox_recover", "--older-than", "0")["requeued"] == 0
-    site.manage("db_worker", "--batch", "--no-startup-delay")
+    again = site.manage_json("inbox_recover", "--older-than", "0")
+    assert (again["resolved"], again["requeued"]) == (0, 0)
+    site.manage("worker", "--batch")
     assert len(telegram.calls("sendMessage", chat_id=CHAT)) == 1

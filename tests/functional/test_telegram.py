@@ -15,9 +15,9 @@ from django.core.management import CommandError, call_command
 from django.test import AsyncClient
 from django_tasks_db.models import DBTaskResult
 
+from channels_app.inbox import ONLY_TEXT
 from channels_app.models import ChannelAccount, InboundEvent
 from channels_app.telegram.transport import transport
-from channels_app.inbox import ONLY_TEXT
 from crm.models import Contact, Conversation, Message
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.factories import ChannelAccountFactory, ConversationRouteFactory

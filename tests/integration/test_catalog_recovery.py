@@ -15,14 +15,14 @@ from catalog.tasks import catalog_upload_process_task, catalog_uploads_requeue
 from tenants.scoping import tenant_scope
 from tests.factories import CatalogUploadFactory
 
-# A real worker (db_worker) runs the tasks: the data must be committed.
+# A real worker (manage.py worker) runs the tasks: the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CSV = b"sku,name,price\nHL-1,Turbidimetro TU-1,1250\nHL-2,Sonda de pH,99\n"
 
 
 def run_worker() -> None:
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    call_command("worker", "--batch", stdout=io.StringIO())
 
 
 def upload_left_by(tenant, *, status, minutes_ago):

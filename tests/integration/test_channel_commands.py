@@ -219,7 +219,12 @@ def test_inbox_recover_reports_what_it_requeued(tenant_a, tenant_b):
     _waiting(tenant_b, "ext:fresh", 0, address="c-2")
     DBTaskResult.objects.all().delete()
 
-    assert run("inbox_recover") == {"requeued": 2, "stuck_sends_failed": 0, "uploads_requeued": 0}
+    assert run("inbox_recover") == {
+        "resolved": 0,
+        "requeued": 2,
+        "stuck_sends_failed": 0,
+        "uploads_requeued": 0,
+    }
     queued = sorted(r.args_kwargs["args"] for r in DBTaskResult.objects.all())
     assert queued == sorted([[tenant_a.pk, a.conversation_id], [tenant_b.pk, b.conversation_id]])
 
@@ -229,5 +234,10 @@ def test_inbox_recover_reports_what_it_requeued(tenant_a, tenant_b):
 
 
 def test_inbox_recover_with_nothing_to_do(db):
-    assert run("inbox_recover") == {"requeued": 0, "stuck_sends_failed": 0, "uploads_requeued": 0}
+    assert run("inbox_recover") == {
+        "resolved": 0,
+        "requeued": 0,
+        "stuck_sends_failed": 0,
+        "uploads_requeued": 0,
+    }
     assert not DBTaskResult.objects.exists()

@@ -1,4 +1,5 @@
-"""The shared outbound retry policy against a real HTTP server on 127.0.0.1."""
+"""The shared outbound request (one attempt, transient or not) against a real HTTP server on
+127.0.0.1, and the retry delay the inbox schedules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
-from channels_app.outbound import post_json, split_text
+from channels_app.outbound import post_json, retry_delay, split_text
 
 
 class Scripted(ThreadingHTTPServer):
@@ -55,19 +56,12 @@ def server():
         srv.server_close()
 
 
-def send(url, *, sleeps, **kwargs):
+def send(url, **kwargs):
     async def go():
         async with httpx.AsyncClient(timeout=5) as client:
-            return await post_json(client, url, {"x": 1}, sleep=_record(sleeps), **kwargs)
+            return await post_json(client, url, {"x": 1}, **kwargs)
 
     return async_to_sync(go)()
-
-
-def _record(sleeps):
-    async def sleep(seconds):
-        sleeps.append(seconds)
-
-    return sleep
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +71,7 @@ def _policy(settings):
     settings.CHANNEL_SEND_MAX_WAIT = 30
 
 
-def test_429_waits_what_retry_after_or_the_body_asks_then_succeeds(server):
+def test_one_attempt_and_a_429_carries_the_wait_retry_after_or_the_body_asks(server):
     srv = server(
         [
             (429, {"Retry-After": "2"}, {"error": "slow down"}),
@@ -85,42 +79,53 @@ def test_429_waits_what_retry_after_or_the_body_asks_then_succeeds(server):
             (200, {}, {"ok": True}),
         ]
     )
-    sleeps: list[float] = []
-    outcome = send(f"http://127.0.0.1:{srv.server_port}/send", sleeps=sleeps)
-    assert outcome.ok and outcome.attempts == 3 and outcome.body == {"ok": True}
-    assert sleeps == [2.0, 7.0]
-    assert len(srv.seen) == 3
+    url = f"http://127.0.0.1:{srv.server_port}/send"
+    first, second, third = send(url), send(url), send(url)
+    assert (first.ok, first.transient, first.retry_after) == (False, True, 2.0)
+    assert (second.transient, second.retry_after) == (True, 7.0)
+    assert third.ok and third.body == {"ok": True}
+    assert len(srv.seen) == 3  # one request per call: nothing is retried or slept on here
 
 
-def test_5xx_backs_off_exponentially_and_gives_up(server):
-    srv = server([(502, {}, {"e": 1})] * 4)
-    sleeps: list[float] = []
-    outcome = send(f"http://127.0.0.1:{srv.server_port}/send", sleeps=sleeps)
-    assert (outcome.ok, outcome.status, outcome.attempts) == (False, 502, 4)
-    assert len(sleeps) == 3
-    assert 0.5 <= sleeps[0] <= 0.75 and 1.0 <= sleeps[1] <= 1.5 and 2.0 <= sleeps[2] <= 3.0
+def test_5xx_is_transient_with_no_wait_asked(server):
+    srv = server([(502, {}, {"e": 1})])
+    outcome = send(f"http://127.0.0.1:{srv.server_port}/send")
+    assert (outcome.ok, outcome.status, outcome.transient, outcome.retry_after) == (
+        False,
+        502,
+        True,
+        None,
+    )
+    assert len(srv.seen) == 1
 
 
-def test_a_permanent_4xx_is_not_retried(server):
+def test_a_permanent_4xx_is_not_transient(server):
     srv = server([(403, {}, {"ok": False, "description": "Forbidden: bot was blocked"})])
-    sleeps: list[float] = []
-    outcome = send(f"http://127.0.0.1:{srv.server_port}/send", sleeps=sleeps)
-    assert (outcome.status, outcome.attempts, sleeps) == (403, 1, [])
+    outcome = send(f"http://127.0.0.1:{srv.server_port}/send")
+    assert (outcome.status, outcome.transient) == (403, False)
     assert "blocked" in outcome.body["description"]
 
 
-def test_a_wait_longer_than_allowed_is_not_waited(server):
-    srv = server([(429, {"Retry-After": "3600"}, {})])
-    sleeps: list[float] = []
-    outcome = send(f"http://127.0.0.1:{srv.server_port}/send", sleeps=sleeps)
-    assert (outcome.status, sleeps) == (429, [])
+def test_a_platform_code_can_widen_what_is_transient(server):
+    srv = server([(400, {}, {"error": {"code": 130429}})])
+    outcome = send(
+        f"http://127.0.0.1:{srv.server_port}/send",
+        is_transient=lambda status, body: body["error"]["code"] == 130429,
+    )
+    assert (outcome.status, outcome.transient) == (400, True)
 
 
-def test_network_errors_are_retried_and_reported():
-    sleeps: list[float] = []
-    outcome = send("http://127.0.0.1:9/closed", sleeps=sleeps)
-    assert outcome.status is None and "ConnectError" in outcome.error
-    assert outcome.attempts == 4 and len(sleeps) == 3
+def test_network_errors_are_transient_and_reported():
+    outcome = send("http://127.0.0.1:9/closed")
+    assert outcome.status is None and "ConnectError" in outcome.error and outcome.transient
+
+
+def test_the_retry_delay_backs_off_exponentially_obeys_the_platform_and_gives_up():
+    delays = [retry_delay(attempt=n, asked=None) for n in (1, 2, 3)]
+    assert 0.5 <= delays[0] <= 0.75 and 1.0 <= delays[1] <= 1.5 and 2.0 <= delays[2] <= 3.0
+    assert retry_delay(attempt=1, asked=7.0) == 7.0
+    assert retry_delay(attempt=1, asked=3600.0) is None  # longer than CHANNEL_SEND_MAX_WAIT
+    assert retry_delay(attempt=4, asked=None) is None  # CHANNEL_SEND_RETRIES = 3 are used up
 
 
 def test_split_text_respects_the_limit_and_boundaries():

@@ -35,6 +35,7 @@ class Command(JsonSummaryCommand):
             self.summarize(
                 options,
                 summary,
+                f"{summary['resolved']} chat(s) with unresolved webhook events queued, "
                 f"{summary['requeued']} conversation(s) re-queued, "
                 f"{summary['stuck_sends_failed']} uncertain send(s) flagged, "
                 f"{summary['uploads_requeued']} catalog upload(s) re-queued.",
