@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-ack
+.PHONY: run test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-agent: $(VENV)/.installed-dev
 
 bench-webhook: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.webhook_bench
+
+## bench-burst: 200 then 1,000 chats at once, web + 2 workers, LLM 1 s (ARGS="--db mariadb")
+bench-burst: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.burst_bench --chats 200,1000 $(ARGS)
 
 ## bench-ack: webhook acknowledgement, the product side by side with a FastAPI peer (ARGS="--server uvicorn --db mariadb")
 bench-ack: $(VENV)/.installed-dev
