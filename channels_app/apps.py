@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class ChannelsAppConfig(AppConfig):
     name = "channels_app"
     verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from channels_app.models import ChannelAccount
+        from channels_app.selectors import webhook_accounts_forget
+        from tenants.models import Tenant
+
+        # A saved or deleted account or tenant must not be served from the webhook cache.
+        for model in (ChannelAccount, Tenant):
+            post_save.connect(webhook_accounts_forget, sender=model, dispatch_uid=f"forget-{model}")
+            post_delete.connect(
+                webhook_accounts_forget, sender=model, dispatch_uid=f"forget-del-{model}"
+            )

@@ -21,7 +21,7 @@ from channels_app.inbox import (
 )
 from channels_app.models import ChannelAccount
 from tenants.models import Tenant
-from tenants.tasks import enqueue_on_commit, tenant_task
+from tenants.tasks import enqueue_many_with_commit, enqueue_on_commit, tenant_task
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +57,11 @@ async def inbound_resolve_task(tenant: Tenant, account_id: int, address: str) ->
 
 
 def inbound_resolve_enqueue(*, account: ChannelAccount, addresses: list[str]) -> None:
-    """One resolve task per chat that got new events, once they commit."""
-    for address in addresses:
-        enqueue_on_commit(inbound_resolve_task, account.tenant_id, account.pk, address)
+    """One resolve task per chat that got new events, committed with them (the database
+    queue writes the task rows in the events' transaction, in one INSERT)."""
+    enqueue_many_with_commit(
+        inbound_resolve_task, [(account.tenant_id, account.pk, address) for address in addresses]
+    )
 
 
 def conversation_answer_enqueue(*, tenant_id: int, conversation_id: int) -> None:

@@ -138,6 +138,9 @@ CHANNEL_SEND_BACKOFF = env.float("CHANNEL_SEND_BACKOFF", default=1.0)  # first r
 # A 429 asking to wait longer than this (seconds) fails the send instead of blocking a worker.
 CHANNEL_SEND_MAX_WAIT = env.float("CHANNEL_SEND_MAX_WAIT", default=60.0)
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=256 * 1024)
+# Webhook accounts are cached per process for this long (a change made in another process
+# reaches this one within it; this process's own changes at once).
+CHANNEL_ACCOUNT_CACHE_SECONDS = env.float("CHANNEL_ACCOUNT_CACHE_SECONDS", default=5.0)
 # A turn holds its conversation for this long and renews the hold every third of it, so
 # a killed worker's conversations are free again after at most this many seconds.
 INBOX_LEASE_SECONDS = env.int("INBOX_LEASE_SECONDS", default=30)

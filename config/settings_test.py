@@ -22,12 +22,23 @@ CSRF_COOKIE_SECURE = False
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 
+# SQLite tests run on a throwaway file, as production does, not Django's default shared
+# in-memory database: its table locks fail at once instead of waiting, which a worker
+# running several tasks on threads meets and production never does.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    _db_folder = Path(tempfile.mkdtemp(prefix="test-db-"))
+    atexit.register(shutil.rmtree, _db_folder, ignore_errors=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_folder / "test.sqlite3")}  # noqa: F405
+
 # Uploaded files and the vector index live in throwaway folders.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="test-media-"))
 CHROMA_DIR = Path(tempfile.mkdtemp(prefix="test-chroma-"))
 for _folder in (MEDIA_ROOT, CHROMA_DIR):
     atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 TASKS_IN_PROCESS_WORKER = False
+# Tests change accounts with .update() too: no cross-request cache of webhook accounts
+# (the cache has its own tests, which turn it on).
+CHANNEL_ACCOUNT_CACHE_SECONDS = 0
 
 # The LLM: never a real provider from tests, whatever the environment says. Tests
 # that need one start an OpenAI-compatible server on 127.0.0.1 (tests/fakes).

@@ -17,38 +17,37 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
-from channels_app.inbox import Inbound, inbound_events_store
+from channels_app.inbox import Inbound
+from channels_app.ingest import Answer, Commit, Write, commit_now, too_large
 from channels_app.models import ChannelAccount
-from channels_app.selectors import channel_account_for_key
-from channels_app.tasks import inbound_resolve_enqueue
+from channels_app.selectors import webhook_account
 from channels_app.telegram.schemas import Message, Update
 from channels_app.telegram.transport import bot_id
-from channels_app.webhooks import body_within_limit, field_details, too_large_reason
-from tenants.scoping import tenant_scope
+from channels_app.webhooks import body_within_limit, field_details
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
-def _error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"ok": False, "error": message, **extra}, status=status)
+def _error(status: int, message: str, **extra: Any) -> Answer:
+    return Answer(status, {"ok": False, "error": message, **extra})
 
 
-def _authentic(request: HttpRequest, account: ChannelAccount) -> bool:
-    given = request.headers.get(SECRET_HEADER, "")
+def _authentic(headers: Mapping[str, str], account: ChannelAccount) -> bool:
+    given = headers.get(SECRET_HEADER.lower(), "")
     expected = account.webhook_secret
     return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _invalid(exc: ValidationError) -> JsonResponse:
+def _invalid(exc: ValidationError) -> Answer:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return _error(400, f"malformed JSON: {errors[0]['msg']}")
@@ -79,31 +78,19 @@ def _inbound(account: ChannelAccount, message: Message) -> Inbound:
     )
 
 
-def _store(account: ChannelAccount, message: Message) -> bool:
-    """Store the message as an event in the account's tenant; True when it is new."""
-    with tenant_scope(account.tenant):
-        stored = inbound_events_store(account=account, inbounds=[_inbound(account, message)])
-        inbound_resolve_enqueue(account=account, addresses=stored.addresses)
-    return stored.stored > 0
-
-
-@csrf_exempt
-async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
-    if request.method != "POST":
-        response = _error(405, "use POST")
-        response["Allow"] = "POST"
-        return response
-    account = await sync_to_async(channel_account_for_key)(
-        kind=ChannelAccount.Kind.TELEGRAM, key=key
-    )
+async def telegram_receive(
+    *, key: str, headers: Mapping[str, str], body: bytes | None, commit: Commit
+) -> Answer:
+    """Handle one POSTed Update. ``headers`` have lower-case names; ``body`` is None when
+    it was larger than ``WEBHOOK_MAX_BYTES``; ``commit`` runs the write."""
+    account = await webhook_account(kind=ChannelAccount.Kind.TELEGRAM, key=key)
     if account is None:
         return _error(404, "unknown webhook")
-    if not _authentic(request, account):
+    if not _authentic(headers, account):
         logger.warning("telegram webhook for account %s: missing or wrong secret token", account.pk)
         return _error(403, f"missing or wrong {SECRET_HEADER}")
-    body = body_within_limit(request)
     if body is None:
-        return _error(413, too_large_reason())
+        return too_large()
     try:
         update = Update.model_validate_json(body)
     except ValidationError as exc:
@@ -111,11 +98,28 @@ async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
 
     message = update.message
     if message is None:
-        return JsonResponse({"ok": True, "ignored": update.kind})
+        return Answer(200, {"ok": True, "ignored": update.kind})
     reason = _ignored(message)
     if reason:
-        return JsonResponse({"ok": True, "ignored": reason})
-    created = await sync_to_async(_store)(account, message)
+        return Answer(200, {"ok": True, "ignored": reason})
+    stored = await commit(
+        Write(account.tenant, account=account, inbounds=[_inbound(account, message)])
+    )
+    created = stored.stored > 0
     if not created:
         logger.info("telegram update %s for account %s: redelivery", update.update_id, account.pk)
-    return JsonResponse({"ok": True, "duplicate": not created})
+    return Answer(200, {"ok": True, "duplicate": not created})
+
+
+@csrf_exempt
+async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
+    """The same webhook through Django (the lean ASGI route in ``ingest`` serves it first)."""
+    if request.method != "POST":
+        response = JsonResponse({"ok": False, "error": "use POST"}, status=405)
+        response["Allow"] = "POST"
+        return response
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    answer = await telegram_receive(
+        key=key, headers=headers, body=body_within_limit(request), commit=commit_now
+    )
+    return JsonResponse(answer.payload, status=answer.status)

@@ -26,22 +26,21 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
-from channels_app.inbox import Inbound, delivery_status_update, inbound_events_store
+from channels_app.inbox import Inbound, Stored, delivery_status_update
+from channels_app.ingest import Answer, Commit, Write, commit_now, too_large
 from channels_app.models import ChannelAccount
-from channels_app.selectors import channel_account_for_key
-from channels_app.tasks import inbound_resolve_enqueue
-from channels_app.webhooks import body_within_limit, field_details, too_large_reason
+from channels_app.selectors import webhook_account
+from channels_app.webhooks import body_within_limit, field_details
 from channels_app.whatsapp import schemas
 from channels_app.whatsapp.transport import external_id
-from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
 
@@ -49,30 +48,47 @@ IGNORED_TYPES = frozenset({"system"})
 STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
 
-def _error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
+def _error(status: int, message: str, **extra: Any) -> Answer:
+    return Answer(status, {"ok": False, "error": message, **extra})
+
+
+def _django(answer: Answer) -> JsonResponse:
+    return JsonResponse(answer.payload, status=answer.status)
 
 
 @csrf_exempt
 async def whatsapp_webhook(request: HttpRequest, key: str) -> HttpResponse:
-    account = await sync_to_async(channel_account_for_key)(
-        kind=ChannelAccount.Kind.WHATSAPP, key=key
-    )
+    """GET verification here; POST through :func:`whatsapp_receive` (the lean ASGI route
+    in ``ingest`` serves POSTs first)."""
+    if request.method == "POST":
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        raw = body_within_limit(request)
+        return _django(
+            await whatsapp_receive(key=key, headers=headers, body=raw, commit=commit_now)
+        )
+    account = await webhook_account(kind=ChannelAccount.Kind.WHATSAPP, key=key)
     if account is None:
-        return _error(404, "unknown webhook")
+        return _django(_error(404, "unknown webhook"))
     if request.method == "GET":
         return _verify(request, account)
-    if request.method != "POST":
-        return _error(405, "use GET (verification) or POST (notifications)")
+    return _django(_error(405, "use GET (verification) or POST (notifications)"))
 
-    raw = body_within_limit(request)
-    if raw is None:
-        return _error(413, too_large_reason())
-    if not signature_valid(raw, request.headers.get("X-Hub-Signature-256", ""), account):
+
+async def whatsapp_receive(
+    *, key: str, headers: Mapping[str, str], body: bytes | None, commit: Commit
+) -> Answer:
+    """Handle one POSTed notification. ``headers`` have lower-case names; ``body`` is None
+    when it was larger than ``WEBHOOK_MAX_BYTES``; ``commit`` runs the write."""
+    account = await webhook_account(kind=ChannelAccount.Kind.WHATSAPP, key=key)
+    if account is None:
+        return _error(404, "unknown webhook")
+    if body is None:
+        return too_large()
+    if not signature_valid(body, headers.get("x-hub-signature-256", ""), account):
         logger.warning("whatsapp webhook %s: missing or wrong signature", account.pk)
         return _error(403, "missing or invalid X-Hub-Signature-256")
     try:
-        data = json.loads(raw)
+        data = json.loads(body)
     except (ValueError, RecursionError) as exc:
         return _error(400, f"malformed JSON: {type(exc).__name__}")
     try:
@@ -89,10 +105,17 @@ async def whatsapp_webhook(request: HttpRequest, key: str) -> HttpResponse:
             '{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {…}}]}]}',
             details=details,
         )
+    inbounds, statuses, counts = notification_read(account=account, notification=notification)
 
-    with tenant_scope(account.tenant):
-        counts = await sync_to_async(notification_store)(account=account, notification=notification)
-    return JsonResponse({"ok": True, **counts.as_dict()})
+    def finish(stored: Stored | None) -> Counts:
+        if stored is not None:
+            counts.stored, counts.duplicates = stored.stored, stored.duplicates
+        return statuses_apply(account=account, statuses=statuses, counts=counts)
+
+    counts = await commit(
+        Write(account.tenant, account=account if inbounds else None, inbounds=inbounds, run=finish)
+    )
+    return Answer(200, {"ok": True, **counts.as_dict()})
 
 
 def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
@@ -104,10 +127,10 @@ def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         or not expected
         or not hmac.compare_digest(token.encode(), expected.encode())
     ):
-        return _error(403, "verification failed")
+        return _django(_error(403, "verification failed"))
     challenge = request.GET.get("hub.challenge")
     if challenge is None:
-        return _error(400, "missing hub.challenge")
+        return _django(_error(400, "missing hub.challenge"))
     return HttpResponse(challenge, content_type="text/plain")
 
 
@@ -138,11 +161,13 @@ class Counts:
         }
 
 
-def notification_store(*, account: ChannelAccount, notification: schemas.Notification) -> Counts:
-    """Store every message of the notification as an event (one insert) and apply every
-    status. The caller holds the scope. One resolve task per chat with new messages."""
+def notification_read(
+    *, account: ChannelAccount, notification: schemas.Notification
+) -> tuple[list[Inbound], list[schemas.Status], Counts]:
+    """The customer messages and the delivery statuses of this account's number."""
     counts = Counts()
     inbounds: list[Inbound] = []
+    statuses: list[schemas.Status] = []
     for entry in notification.entry:
         for change in entry.changes:
             value = change.value
@@ -157,11 +182,16 @@ def notification_store(*, account: ChannelAccount, notification: schemas.Notific
                     counts.ignored += 1
                 else:
                     inbounds.append(inbound)
-            for status in value.statuses:
-                _status_store(account, status, counts)
-    stored = inbound_events_store(account=account, inbounds=inbounds)
-    inbound_resolve_enqueue(account=account, addresses=stored.addresses)
-    counts.stored, counts.duplicates = stored.stored, stored.duplicates
+            statuses += value.statuses
+    return inbounds, statuses, counts
+
+
+def statuses_apply(
+    *, account: ChannelAccount, statuses: list[schemas.Status], counts: Counts
+) -> Counts:
+    """Apply the delivery statuses to our replies; the counts of the whole request."""
+    for status in statuses:
+        _status_store(account, status, counts)
     if counts.ignored:
         logger.info("whatsapp webhook %s: %d item(s) ignored", account.pk, counts.ignored)
     return counts

@@ -141,7 +141,7 @@ def test_a_second_message_joins_the_conversation(api_a):
         assert Contact.objects.count() == 2 and ConversationRoute.objects.count() == 2
 
 
-def test_webhook_events_are_queued_for_resolving_only_when_they_commit(
+def test_webhook_events_and_their_resolve_task_commit_together(
     api_a, django_capture_on_commit_callbacks
 ):
     def store(*external_ids: str, address: str = "cust-1") -> Stored:
@@ -157,7 +157,8 @@ def test_webhook_events_are_queued_for_resolving_only_when_they_commit(
         transaction.atomic(),
     ):
         store("ext:rolled-back")
-        assert queued(RESOLVE_PATH) == []  # not yet: the transaction may still roll back
+        # the task row is written in the events' transaction: both commit or neither
+        assert queued(RESOLVE_PATH) == [[api_a.tenant_id, api_a.pk, "cust-1"]]
         raise RuntimeError("the edge failed after storing")
     assert queued(RESOLVE_PATH) == []
     with tenant_scope(api_a.tenant):
