@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack
+.PHONY: run worker test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py add_channel demo widget --name "Demo widget" --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT) --greeting "¡Hola! Soy Ana, asesora de Hidrolab. ¿Qué necesita medir?"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+## worker: one background worker in the foreground with the current settings (production
+## runs several: `make run` needs none, it runs one inside the web process)
+worker: $(VENV)/.installed-run
+	$(BIN)/python manage.py worker
 
 ## test: install the dev tools and run the whole pytest suite
 test: $(VENV)/.installed-dev
