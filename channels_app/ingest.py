@@ -36,7 +36,7 @@ from channels_app.inbox.events import Stored, inbound_events_store_many
 from channels_app.inbox.store import Inbound
 from channels_app.models import ChannelAccount
 from channels_app.tasks import inbound_resolve_task
-from channels_app.webhooks import too_large_reason
+from channels_app.webhooks import error_body, too_large_reason
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 from tenants.tasks import enqueue_many_with_commit
@@ -222,7 +222,7 @@ def webhook_app(django: Callable[..., Awaitable[None]]) -> Callable[..., Awaitab
             )
         except Exception:
             logger.exception("%s webhook failed", kind)
-            answer = Answer(500, {"ok": False, "error": "internal error: try again"})
+            answer = Answer(500, error_body("internal error: try again"))
         await _respond(send, answer)
 
     return app
@@ -265,4 +265,4 @@ async def _respond(send: Callable, answer: Answer) -> None:
 
 
 def too_large() -> Answer:
-    return Answer(413, {"ok": False, "error": too_large_reason()})
+    return Answer(413, error_body(too_large_reason()))

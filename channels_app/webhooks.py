@@ -1,5 +1,8 @@
 """What the inbound HTTP edges (Telegram, WhatsApp, the CRM API) share: reading a bounded
-body, and turning pydantic's errors into field details for a 4xx."""
+body, one JSON error format, and turning pydantic's errors into field details for a 4xx.
+
+Every inbound edge answers an error as ``{"ok": false, "error": "<reason>", ...}`` with
+optional ``details`` (``[{"field": "a.b", "message": …}]``) and other keys of its own."""
 
 from __future__ import annotations
 
@@ -8,6 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
+
+
+def error_body(message: str, **extra: Any) -> dict[str, Any]:
+    """The one error format of the inbound edges."""
+    return {"ok": False, "error": message, **extra}
 
 
 def too_large_reason() -> str:

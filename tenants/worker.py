@@ -155,6 +155,8 @@ class Worker:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if "*" not in self.queue_names:
             tasks = tasks.filter(queue_name__in=self.queue_names)
+        if not tasks.exists():
+            return []  # a plain read first: an idle worker never takes SQLite's write lock
         try:
             with exclusive_transaction(tasks.db):
                 claimed = list(tasks.select_for_update(skip_locked=True)[:most])

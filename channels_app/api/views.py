@@ -39,7 +39,7 @@ from channels_app.api.schemas import MessageIn
 from channels_app.api.services import api_message_store, reply_for
 from channels_app.inbox import conversation_answer
 from channels_app.selectors import channel_account_for_api_key
-from channels_app.webhooks import body_within_limit, field_details, too_large_reason
+from channels_app.webhooks import body_within_limit, error_body, field_details, too_large_reason
 from crm.models import Conversation, Message
 from tenants.scoping import tenant_scope
 
@@ -49,7 +49,7 @@ REPLY_WAIT_MARGIN = 10.0  # seconds past LLM_TURN_TIMEOUT to wait for another wo
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
+    return JsonResponse(error_body(message, **extra), status=status)
 
 
 def _bearer(request: HttpRequest) -> str:

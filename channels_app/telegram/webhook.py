@@ -30,7 +30,7 @@ from channels_app.models import ChannelAccount
 from channels_app.selectors import webhook_account
 from channels_app.telegram.schemas import Message, Update
 from channels_app.telegram.transport import bot_id
-from channels_app.webhooks import body_within_limit, field_details
+from channels_app.webhooks import body_within_limit, error_body, field_details
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
 def _error(status: int, message: str, **extra: Any) -> Answer:
-    return Answer(status, {"ok": False, "error": message, **extra})
+    return Answer(status, error_body(message, **extra))
 
 
 def _authentic(headers: Mapping[str, str], account: ChannelAccount) -> bool:
@@ -115,7 +115,7 @@ async def telegram_receive(
 async def telegram_webhook(request: HttpRequest, key: str) -> JsonResponse:
     """The same webhook through Django (the lean ASGI route in ``ingest`` serves it first)."""
     if request.method != "POST":
-        response = JsonResponse({"ok": False, "error": "use POST"}, status=405)
+        response = JsonResponse(error_body("use POST"), status=405)
         response["Allow"] = "POST"
         return response
     headers = {name.lower(): value for name, value in request.headers.items()}

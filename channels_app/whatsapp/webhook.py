@@ -38,7 +38,7 @@ from channels_app.inbox import Inbound, Stored, delivery_status_update
 from channels_app.ingest import Answer, Commit, Write, commit_now, too_large
 from channels_app.models import ChannelAccount
 from channels_app.selectors import webhook_account
-from channels_app.webhooks import body_within_limit, field_details
+from channels_app.webhooks import body_within_limit, error_body, field_details
 from channels_app.whatsapp import schemas
 from channels_app.whatsapp.transport import external_id
 
@@ -49,7 +49,7 @@ STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
 
 def _error(status: int, message: str, **extra: Any) -> Answer:
-    return Answer(status, {"ok": False, "error": message, **extra})
+    return Answer(status, error_body(message, **extra))
 
 
 def _django(answer: Answer) -> JsonResponse:

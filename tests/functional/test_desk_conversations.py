@@ -29,7 +29,8 @@ from channels_app.inbox import Inbound, inbound_store
 from channels_app.live import conversation_group
 from channels_app.models import ChannelAccount
 from channels_app.tasks import conversation_answer_enqueue
-from channels_app.widget.consumers import answers_wait, visitor_message_store, visitor_token
+from channels_app.widget.consumers import answers_wait
+from channels_app.widget.services import visitor_message_store, visitor_token
 from config.asgi import application
 from crm.models import Conversation, Message, Platform
 from tenants.models import Membership
