@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack
+.PHONY: run worker test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py add_channel demo widget --name "Demo widget" --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT) --greeting "¡Hola! Soy Ana, asesora de Hidrolab. ¿Qué necesita medir?"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-## worker: one background worker in the foreground with the current settings (production
-## runs several: `make run` needs none, it runs one inside the web process)
+## worker: one background worker in the foreground with the current settings (.env when
+## present, else the same local defaults as `make run`); production runs several
+worker: export DEBUG ?= $(if $(wildcard .env),,1)
 worker: $(VENV)/.installed-run
 	$(BIN)/python manage.py worker
 
@@ -59,6 +60,10 @@ bench-burst: $(VENV)/.installed-dev
 ## bench-ack: webhook acknowledgement, the product side by side with a FastAPI peer (ARGS="--server uvicorn --db mariadb")
 bench-ack: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.ack_bench $(ARGS)
+
+## bench-soak: 10 min of mixed Telegram, WhatsApp, widget and CRM API traffic, LLM failing 5 %, a worker SIGKILLed every 2 min (ARGS="--db mariadb --minutes 3")
+bench-soak: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.soak_bench $(ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
