@@ -110,8 +110,8 @@ def test_killing_a_worker_mid_burst_leaves_every_chat_exactly_one_reply(
     )
     account = app.set_up("crash", catalog=False)
     try:
+        victim, _survivor = app.start_worker(), app.start_worker()  # starting beside Daphne
         app.start_web(timeout=60)
-        victim, _survivor = app.start_worker(), app.start_worker()
         posted = asyncio.run(
             post_updates(
                 app.port, account, [(chat, chat_update(chat)) for chat in CHATS], connections=16
