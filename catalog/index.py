@@ -6,6 +6,9 @@ The model is loaded once per process from an installed package (settings
 own default embedding function would download a model, so collections are
 created without one and always receive our vectors.
 
+Every write to a tenant's collection clears the tenant's cached search results in
+this process (``catalog.caches``).
+
 Only searchable products (active, not deleted) are in the index. Each entry
 carries the product's ``content_hash`` so drift (missing, stale, orphaned
 entries) can be measured against the database.
@@ -22,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from django.conf import settings
+
+from catalog.caches import search_results_clear
 
 if TYPE_CHECKING:
     import chromadb
@@ -50,9 +55,9 @@ def model_path(name: str) -> str:
     return str(getter() if getter else Path(package.__file__).parent / "model")
 
 
-def get_embedder() -> SentenceTransformer:
-    """The embedding model, loaded once per process."""
-    name = settings.CATALOG_EMBEDDING_MODEL
+def get_embedder(name: str | None = None) -> SentenceTransformer:
+    """The embedding model (``CATALOG_EMBEDDING_MODEL`` by default), loaded once per process."""
+    name = name or settings.CATALOG_EMBEDDING_MODEL
     with _lock:
         if name not in _models:
             from sentence_transformers import SentenceTransformer
@@ -70,6 +75,11 @@ def embed(texts: Sequence[str]) -> list[list[float]]:
     return vectors.tolist()
 
 
+def index_key() -> str:
+    """Which vector store this process uses: the Chroma server's URL or the local directory."""
+    return getattr(settings, "CHROMA_URL", "") or str(settings.CHROMA_DIR)
+
+
 def get_client() -> chromadb.ClientAPI:
     """An embedded client on ``CHROMA_DIR``, or a Chroma server when ``CHROMA_URL`` is set.
 
@@ -77,7 +87,7 @@ def get_client() -> chromadb.ClientAPI:
     processes must share a Chroma server.
     """
     url = getattr(settings, "CHROMA_URL", "")
-    key = url or str(settings.CHROMA_DIR)
+    key = index_key()
     with _lock:
         if key not in _clients:
             import chromadb
@@ -147,6 +157,7 @@ def index_upsert(*, tenant: Tenant, products: Iterable[Product]) -> int:
             documents=documents,
             metadatas=[_metadata(p) for p in batch],
         )
+    search_results_clear(tenant_id=tenant.pk)
     return len(searchable)
 
 
@@ -154,6 +165,7 @@ def index_remove(*, tenant: Tenant, product_ids: Iterable[int]) -> None:
     ids = [str(pk) for pk in product_ids]
     if ids:
         get_collection(tenant).delete(ids=ids)
+        search_results_clear(tenant_id=tenant.pk)
 
 
 def index_drop(*, tenant: Tenant) -> None:
@@ -161,6 +173,7 @@ def index_drop(*, tenant: Tenant) -> None:
     name = collection_name(tenant)
     if name in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
         client.delete_collection(name)
+    search_results_clear(tenant_id=tenant.pk)
 
 
 @dataclass

@@ -39,6 +39,11 @@ class Product(TenantOwnedModel):
                 fields=["tenant", "is_active", "category"], name="product_tenant_active_cat"
             ),
             models.Index(fields=["tenant", "name"], name="product_tenant_name"),
+            # Covers the catalog version that every search reads (catalog.search).
+            models.Index(
+                fields=["tenant", "is_active", "is_deleted", "updated_at"],
+                name="product_tenant_version",
+            ),
         ]
 
     def __str__(self) -> str:

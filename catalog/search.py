@@ -5,6 +5,12 @@ Dense retrieval alone misses SKU lookups, and all-MiniLM-L6-v2 is an English
 model while most catalogs here are Spanish; the lexical ranking covers exact
 terms, missing accents and typos, and the exact-match list puts a product whose
 SKU the customer typed first. ``mode`` selects one ranking for evaluation.
+
+Each search reads the tenant's catalog version (count, last change and last id
+of its active products) from the database: the lexical index and the cached
+results (``catalog.caches``) are reused only while it is unchanged. The query's
+embedding comes from ``catalog.queries`` (batched across concurrent turns and
+cached); async callers can compute it ahead with :func:`search_prefetch`.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from django.db.models import Count, Max
 
-from catalog.index import embed, get_collection
+from catalog.caches import search_results
+from catalog.index import get_collection, index_key
 from catalog.models import Product
+from catalog.queries import query_vector, query_vectors_async
 from catalog.text import fold, model_keys, sku_key, tokens, words
 
 if TYPE_CHECKING:
@@ -56,6 +64,7 @@ class _Lexical:
     brands: list[str]
     sku_index: dict[str, int]
     model_index: dict[str, list[int]]  # model key -> positions of the products carrying it
+    positions: dict[int, int]  # product id -> position
     retriever: Any = field(repr=False)
 
 
@@ -70,10 +79,9 @@ def _catalog_version(tenant: Tenant) -> tuple:
     return (tenant.pk, stats["n"], stats["changed"], stats["top"])
 
 
-def _lexical(tenant: Tenant) -> _Lexical | None:
+def _lexical(tenant: Tenant, version: tuple) -> _Lexical | None:
     import bm25s
 
-    version = _catalog_version(tenant)
     cached = _lexical_cache.get(tenant.pk)
     if cached is not None and cached.version == version:
         return cached
@@ -112,6 +120,7 @@ def _lexical(tenant: Tenant) -> _Lexical | None:
             brands=[fold(r[4]) for r in rows],
             sku_index={sku_key(r[1]): i for i, r in enumerate(rows)},
             model_index={k: p for k, p in models.items() if len(p) <= MODEL_MAX_PRODUCTS},
+            positions={r[0]: i for i, r in enumerate(rows)},
             retriever=retriever,
         )
         _lexical_cache[tenant.pk] = built
@@ -177,8 +186,9 @@ def _dense_ranking(tenant: Tenant, query: str, filters: dict[str, str], n: int) 
         where = clauses[0]
     elif clauses:
         where = {"$and": clauses}
+    vector = query_vector(tenant_id=tenant.pk, text=query)
     result = collection.query(
-        query_embeddings=embed([query]), n_results=min(n, count), where=where, include=[]
+        query_embeddings=[vector], n_results=min(n, count), where=where, include=[]
     )
     return [int(i) for i in result["ids"][0]]
 
@@ -192,11 +202,39 @@ def search(
     mode: Mode = "fused",
 ) -> list[SearchHit]:
     """The tenant's best ``k`` active products for ``query``. The caller holds the scope."""
-    query = (query or "").strip()[:500]
+    query = normalize_query(query)
     filters = {key: value for key, value in (filters or {}).items() if value}
     if not query or k <= 0:
         return []
-    lex = _lexical(tenant)
+    version = _catalog_version(tenant)
+    key = (tenant.pk, version, index_key(), mode, k, tuple(sorted(filters.items())), query)
+    cached = search_results.get(key)
+    if cached is not None:
+        return list(cached)
+    hits = _search(tenant, version, query, k, filters, mode)
+    search_results.put(key, tuple(hits))
+    return hits
+
+
+def normalize_query(query: str | None) -> str:
+    """The text that is searched (and embedded) for ``query``."""
+    return (query or "").strip()[:500]
+
+
+async def search_prefetch(*, tenant: Tenant, query: str | None, mode: Mode = "fused") -> None:
+    """Embed the query ahead of :func:`search`, off the calling thread; no database access.
+
+    Concurrent turns that prefetch share one forward pass of the model.
+    """
+    query = normalize_query(query)
+    if query and mode in ("fused", "dense"):
+        await query_vectors_async(tenant_id=tenant.pk, texts=[query])
+
+
+def _search(
+    tenant: Tenant, version: tuple, query: str, k: int, filters: dict[str, str], mode: Mode
+) -> list[SearchHit]:
+    lex = _lexical(tenant, version)
     if lex is None:
         return []
     mask = _allowed(lex, filters)
@@ -219,10 +257,9 @@ def search(
             )
             sources.setdefault(product_id, []).append(name)
     best = sorted(scores, key=lambda pid: -scores[pid])[:k]
-    position = {int(pid): i for i, pid in enumerate(lex.ids)}
     hits = []
     for product_id in best:
-        i = position.get(product_id)
+        i = lex.positions.get(product_id)
         if i is None:  # indexed but no longer active: the index is behind the database
             continue
         hits.append(

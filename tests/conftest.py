@@ -85,11 +85,14 @@ def rows_b(tenant_b) -> TenantRows:
 def catalog_index(settings, tmp_path):
     """A fresh Chroma directory for the test; the embedding model stays loaded."""
     from catalog import search
+    from catalog.caches import caches_clear
 
     settings.CHROMA_DIR = tmp_path / "chroma"
     search._lexical_cache.clear()
+    caches_clear()
     yield settings.CHROMA_DIR
     search._lexical_cache.clear()
+    caches_clear()
 
 
 @pytest.fixture
