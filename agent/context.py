@@ -1,5 +1,10 @@
 """Gather what a turn needs from the database: the pending messages, the CRM
-context, the retrieved products and the history. The caller holds the scope."""
+context, the retrieved products and the history. The caller holds the scope.
+
+In two steps, so that an async caller can embed the retrieval query between them,
+off the thread that runs the database work (``agent.services``): :func:`turn_load`
+reads the conversation and works out the query, :func:`turn_build` retrieves the
+products and builds the prompt. :func:`turn_prepare` does both."""
 
 from __future__ import annotations
 
@@ -25,6 +30,16 @@ from crm.selectors import contact_open_opportunities, conversation_history
 from tenants.models import Tenant
 
 HISTORY_FETCH = 80
+
+
+@dataclass
+class TurnLoad:
+    """What :func:`turn_load` read: enough to know the retrieval query."""
+
+    conversation: Conversation
+    pending: list[Message]
+    history: list[Message]
+    query: str
 
 
 @dataclass
@@ -118,14 +133,28 @@ def turn_prepare(*, tenant: Tenant, conversation_id: int) -> TurnInput | None:
     A conversation that is with a rep or closed gets no bot turn: its waiting
     customer messages are marked taken (they are the rep's now) and None returned.
     """
-    conversation = Conversation.objects.select_related("contact__division__company", "tenant").get(
+    loaded = turn_load(tenant=tenant, conversation_id=conversation_id)
+    return None if loaded is None else turn_build(tenant=tenant, loaded=loaded)
+
+
+def turn_load(*, tenant: Tenant, conversation_id: int) -> TurnLoad | None:
+    """The conversation, its waiting messages, its history and the retrieval query.
+
+    None when there is nothing to answer (see :func:`turn_prepare`).
+    """
+    conversation = Conversation.objects.select_related("contact__division__company").get(
         pk=conversation_id
     )
-    pending = list(
-        conversation.messages.filter(role=Message.Role.USER, handled_at__isnull=True).order_by(
-            "created_at", "pk"
+    conversation.tenant = tenant
+    history = conversation_history(conversation=conversation, limit=HISTORY_FETCH)
+    if len(history) < HISTORY_FETCH:  # the whole conversation: no need to ask again
+        pending = [m for m in history if m.role == Message.Role.USER and m.handled_at is None]
+    else:
+        pending = list(
+            conversation.messages.filter(role=Message.Role.USER, handled_at__isnull=True).order_by(
+                "created_at", "pk"
+            )
         )
-    )
     if not pending:
         return None
     if conversation.status != Conversation.Status.ACTIVE:
@@ -134,12 +163,22 @@ def turn_prepare(*, tenant: Tenant, conversation_id: int) -> TurnInput | None:
         )
         return None
 
-    history = conversation_history(conversation=conversation, limit=HISTORY_FETCH)
     query = " ".join(m.content for m in pending)[-500:]
     if len(query.split()) < 4:  # "¿y el precio?": search with the message before too
         earlier = [m.content for m in history if m.role == Message.Role.USER and m not in pending]
         if earlier:
             query = f"{earlier[-1][-300:]} {query}"
+    return TurnLoad(conversation=conversation, pending=pending, history=history, query=query)
+
+
+def turn_build(*, tenant: Tenant, loaded: TurnLoad) -> TurnInput:
+    """Retrieve the products for the loaded turn and build its prompt and history."""
+    conversation, pending, history, query = (
+        loaded.conversation,
+        loaded.pending,
+        loaded.history,
+        loaded.query,
+    )
     metadata: dict[str, Any] = {}
     for message in pending:
         if isinstance(message.metadata, dict):

@@ -26,11 +26,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from agent.context import TurnInput, turn_prepare
+from agent.context import TurnInput, turn_build, turn_load
 from agent.fallback import fallback_reply
 from agent.llm import LLMUnavailable, Step, TokenCallback, chat_step, llm_configured
 from agent.models import LLMCall
-from agent.tools import TOOL_SCHEMAS, TurnState, run_tool
+from agent.tools import TOOL_SCHEMAS, TurnState, run_tool, tool_prefetch
+from catalog.search import search_prefetch
 from crm.models import (
     Contact,
     Conversation,
@@ -67,9 +68,13 @@ async def respond(
     """
     tenant = await Tenant.objects.aget(pk=conversation.tenant_id)
     with tenant_scope(tenant):
-        turn = await sync_to_async(turn_prepare)(tenant=tenant, conversation_id=conversation.pk)
-        if turn is None:
+        loaded = await sync_to_async(turn_load)(tenant=tenant, conversation_id=conversation.pk)
+        if loaded is None:
             return None
+        if settings.AGENT_RETRIEVED_PRODUCTS > 0:
+            # Embedded off the database thread, in one model pass with concurrent turns.
+            await search_prefetch(tenant=tenant, query=loaded.query)
+        turn = await sync_to_async(turn_build)(tenant=tenant, loaded=loaded)
         result = await _run(turn, on_token)
         if result.mode == "fallback" and on_token is not None and not result.steps_streamed:
             await on_token(result.reply)
@@ -122,6 +127,7 @@ async def _run(turn: TurnInput, on_token: TokenCallback | None) -> _Outcome:
                     break
                 messages.append(step.as_message())
                 for call in step.tool_calls:
+                    await tool_prefetch(turn.state, call.name, call.arguments)
                     output, _ = await sync_to_async(run_tool)(turn.state, call.name, call.arguments)
                     messages.append(
                         {
@@ -164,6 +170,7 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
     now = timezone.now()
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=state.conversation.pk)
+        conversation.tenant = state.tenant
         claimed = Message.objects.filter(pk__in=turn.pending_ids, handled_at__isnull=True).update(
             handled_at=now
         )
@@ -175,7 +182,7 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
         on_bot = conversation.status == Conversation.Status.ACTIVE
         message = None
         if on_bot:
-            if result.mode == "llm":
+            if result.mode == "llm" and state.has_effects:
                 _apply_effects(state, conversation)
             message = message_add(
                 conversation=conversation,

@@ -31,7 +31,7 @@ from pydantic import (
 from pydantic import ValidationError as ArgumentsError
 
 from catalog.models import Product
-from catalog.search import search
+from catalog.search import search, search_prefetch
 from crm.models import Contact, Conversation, LeadOpportunity
 from tenants.models import Tenant
 
@@ -132,6 +132,17 @@ class TurnState:
     recommendations: dict[str, tuple[Product, str]] = field(default_factory=dict)
     handoff_reason: str = ""
     tool_log: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_effects(self) -> bool:
+        """Whether a tool staged anything for the commit to write."""
+        return bool(
+            self.contact_changes
+            or self.company_name
+            or self.division_name
+            or self.opportunity
+            or self.recommendations
+        )
 
     def open_opportunity(self) -> LeadOpportunity | None:
         return (
@@ -266,6 +277,21 @@ def _argument_errors(exc: ArgumentsError) -> str:
         f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
         for error in exc.errors()[:5]
     )
+
+
+async def tool_prefetch(state: TurnState, name: str, arguments: str) -> None:
+    """Do a tool call's work that needs no database ahead of :func:`run_tool`, off its thread.
+
+    For ``search_catalog``: embed the query (with the concurrent turns' queries). Arguments
+    that do not validate are left for :func:`run_tool` to refuse.
+    """
+    if name != "search_catalog":
+        return
+    try:
+        args = SearchCatalogArgs.model_validate(json.loads(arguments or "{}"))
+    except (json.JSONDecodeError, ArgumentsError):
+        return
+    await search_prefetch(tenant=state.tenant, query=args.query)
 
 
 def run_tool(state: TurnState, name: str, arguments: str) -> tuple[dict[str, Any], bool]:

@@ -494,3 +494,42 @@ def test_every_tool_stays_in_the_conversations_tenant(shop, tenant_b, fake_llm, 
         assert LeadOpportunity.objects.count() == b_opportunities
         assert Company.objects.get().divisions.count() == 0
         assert not Conversation.objects.filter(status=Conversation.Status.HANDED_OFF).exists()
+
+
+def test_a_plain_turn_stays_within_its_query_budget(shop, fake_llm, django_assert_max_num_queries):
+    """Loading, retrieval and CRM context (7 reads) and the commit (10 statements, its
+    transaction a savepoint here) of a turn whose tools staged nothing. Every statement is
+    CPU a worker spends per message: keep the count from growing unnoticed (it was 21)."""
+    conversation = say(shop, "Necesito medir turbidez en agua potable")
+    fake_llm.text("Le recomiendo el TU-5200.")
+    turn(conversation)  # warm: the lexical index and the query embedding are built once
+    with tenant_scope(shop):
+        message_add(conversation=conversation, role=Message.Role.USER, content="¿Y en campo?")
+    fake_llm.text("Sí, es portátil.")
+    with django_assert_max_num_queries(17):
+        result = turn(conversation)
+    assert result.mode == "llm" and result.reply == "Sí, es portátil."
+
+
+def test_waiting_messages_beyond_the_history_window_are_all_answered(shop, fake_llm, monkeypatch):
+    monkeypatch.setattr("agent.context.HISTORY_FETCH", 3)
+    conversation = say(shop, "Hola")
+    with tenant_scope(shop):
+        for text in ("busco pH", "de mesa", "para laboratorio"):
+            message_add(conversation=conversation, role=Message.Role.USER, content=text)
+    fake_llm.text("¿Con compensación de temperatura?")
+    assert turn(conversation).mode == "llm"
+    with tenant_scope(shop):
+        assert not Message.objects.filter(role=Message.Role.USER, handled_at__isnull=True).exists()
+        assert Message.objects.filter(role=Message.Role.ASSISTANT).count() == 1
+
+
+def test_the_turns_queries_are_embedded_ahead_in_its_tenant(shop, fake_llm):
+    from catalog.caches import query_vectors
+
+    fake_llm.tool_calls(("search_catalog", {"query": "turbidímetro portátil de campo"}))
+    fake_llm.text("Tenemos el TU-5200.")
+    turn(say(shop, "Necesito medir turbidez en agua potable"))
+    texts = {key[2]: key[0] for key in query_vectors._data}
+    assert texts["Necesito medir turbidez en agua potable"] == shop.pk
+    assert texts["turbidímetro portátil de campo"] == shop.pk
