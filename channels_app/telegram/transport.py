@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from channels_app.outbound import Outcome, new_client, post_json, split_text
+from channels_app.outbound import Outcome, post_json, shared_client, split_text
 from channels_app.transport import SendResult
 
 if TYPE_CHECKING:
@@ -70,29 +70,27 @@ class TelegramTransport:
         chat_id = chat_id_value(route.address)
         namespace = bot_id(account)
         sent: list[str] = []
-        async with new_client() as client:
-            for number, piece in enumerate(pieces, start=1):
-                if number <= start:
-                    continue
-                outcome = await post_json(client, url, {"chat_id": chat_id, "text": piece})
-                message_id = _message_id(outcome)
-                if message_id is None:
-                    reason, permanent = outcome_error(outcome, account)
-                    if outcome.ok:
-                        reason, permanent = "unexpected answer from Telegram", False
-                    if len(pieces) > 1:
-                        reason = f"{reason} (piece {number} of {len(pieces)})"
-                    logger.warning(
-                        "telegram sendMessage to account %s failed: %s", account.pk, reason
-                    )
-                    return SendResult(
-                        ok=False,
-                        external_ids=sent,
-                        error=reason,
-                        permanent=permanent,
-                        retry_after=outcome.retry_after,
-                    )
-                sent.append(f"tg-out:{namespace}:{route.address}:{message_id}")
+        client = shared_client()
+        for number, piece in enumerate(pieces, start=1):
+            if number <= start:
+                continue
+            outcome = await post_json(client, url, {"chat_id": chat_id, "text": piece})
+            message_id = _message_id(outcome)
+            if message_id is None:
+                reason, permanent = outcome_error(outcome, account)
+                if outcome.ok:
+                    reason, permanent = "unexpected answer from Telegram", False
+                if len(pieces) > 1:
+                    reason = f"{reason} (piece {number} of {len(pieces)})"
+                logger.warning("telegram sendMessage to account %s failed: %s", account.pk, reason)
+                return SendResult(
+                    ok=False,
+                    external_ids=sent,
+                    error=reason,
+                    permanent=permanent,
+                    retry_after=outcome.retry_after,
+                )
+            sent.append(f"tg-out:{namespace}:{route.address}:{message_id}")
         return SendResult(ok=True, external_ids=sent)
 
     async def typing(self, route: ConversationRoute) -> None:
@@ -100,8 +98,8 @@ class TelegramTransport:
         account = route.account
         payload = {"chat_id": chat_id_value(route.address), "action": "typing"}
         try:
-            async with new_client() as client:
-                response = await client.post(api_url(account, "sendChatAction"), json=payload)
+            client = shared_client()
+            response = await client.post(api_url(account, "sendChatAction"), json=payload)
             if response.status_code != 200:
                 logger.debug(
                     "telegram typing for account %s: HTTP %s", account.pk, response.status_code

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from channels_app.outbound import Outcome, new_client, post_json, split_text
+from channels_app.outbound import Outcome, post_json, shared_client, split_text
 from channels_app.transport import SendResult
 
 if TYPE_CHECKING:
@@ -104,34 +104,30 @@ class WhatsAppTransport:
     ) -> SendResult:
         account = route.account
         sent: list[str] = []
-        async with new_client() as client:
-            for piece in split_text(text, MAX_CHARS)[start:]:
-                payload = {
-                    "messaging_product": "whatsapp",
-                    "recipient_type": "individual",
-                    **recipient(route.address),
-                    "type": "text",
-                    "text": {"body": piece, "preview_url": False},
-                }
-                outcome = await post_json(
-                    client,
-                    _url(account),
-                    payload,
-                    headers=_headers(account),
-                    is_transient=_transient,
-                )
-                if not outcome.ok:
-                    result = _failure(outcome, sent)
-                    logger.warning(
-                        "whatsapp send to account %s failed: %s", account.pk, result.error
-                    )
-                    return result
-                messages = outcome.body.get("messages") if isinstance(outcome.body, dict) else None
-                wamid = (
-                    messages[0].get("id") if messages and isinstance(messages[0], dict) else None
-                )
-                if wamid:
-                    sent.append(external_id(str(wamid)))
+        client = shared_client()
+        for piece in split_text(text, MAX_CHARS)[start:]:
+            payload = {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                **recipient(route.address),
+                "type": "text",
+                "text": {"body": piece, "preview_url": False},
+            }
+            outcome = await post_json(
+                client,
+                _url(account),
+                payload,
+                headers=_headers(account),
+                is_transient=_transient,
+            )
+            if not outcome.ok:
+                result = _failure(outcome, sent)
+                logger.warning("whatsapp send to account %s failed: %s", account.pk, result.error)
+                return result
+            messages = outcome.body.get("messages") if isinstance(outcome.body, dict) else None
+            wamid = messages[0].get("id") if messages and isinstance(messages[0], dict) else None
+            if wamid:
+                sent.append(external_id(str(wamid)))
         return SendResult(ok=True, external_ids=sent)
 
     async def mark_read(self, route: ConversationRoute, external_id: str) -> None:
@@ -144,8 +140,8 @@ class WhatsAppTransport:
             "typing_indicator": {"type": "text"},
         }
         try:
-            async with new_client() as client:
-                response = await client.post(_url(account), json=payload, headers=_headers(account))
+            client = shared_client()
+            response = await client.post(_url(account), json=payload, headers=_headers(account))
             if response.status_code >= 400:
                 code, message = error_of(response.json() if response.content else None)
                 logger.info(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
-from channels_app.outbound import post_json, retry_delay, split_text
+from channels_app.outbound import post_json, retry_delay, shared_client, split_text
 
 
 class Scripted(ThreadingHTTPServer):
@@ -138,3 +138,13 @@ def test_split_text_respects_the_limit_and_boundaries():
     paragraphs = "a" * 3500 + "\n\n" + "b" * 3000
     assert split_text(paragraphs) == ["a" * 3500, "b" * 3000]
     assert split_text("x" * 9000) == ["x" * 4096, "x" * 4096, "x" * 808]
+
+
+def test_one_client_per_event_loop_is_kept_for_every_send():
+    async def two() -> tuple[object, object]:
+        return shared_client(), shared_client()
+
+    first, again = async_to_sync(two)()
+    assert first is again  # building a client loads the certificates: once per loop
+    other, _ = async_to_sync(two)()
+    assert other is not first  # a pool belongs to its loop

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from channels_app.models import ChannelAccount
-from channels_app.outbound import Outcome, new_client, post_json
+from channels_app.outbound import Outcome, post_json
 from channels_app.telegram.transport import api_url, outcome_error
 from tenants.management.base import JsonSummaryCommand
 from tenants.scoping import tenant_scope
@@ -21,7 +22,7 @@ async def _set_webhook(account: ChannelAccount, url: str) -> Outcome:
         "secret_token": account.webhook_secret,
         "allowed_updates": ALLOWED_UPDATES,
     }
-    async with new_client() as client:
+    async with httpx.AsyncClient(timeout=settings.CHANNEL_SEND_TIMEOUT) as client:
         return await post_json(client, api_url(account, "setWebhook"), payload)
 
 
