@@ -5,6 +5,14 @@ retries up to ``LLM_MAX_RETRIES`` times with exponential backoff, and honours
 ``Retry-After`` / ``retry-after-ms`` when the server sends them. This module
 only builds the client from settings, runs one chat step (streamed or not) and
 turns the answer into a :class:`Step` with the text, the tool calls and the usage.
+
+The request goes through the client's public ``post`` (the SDK's way to send a
+body as given) rather than ``chat.completions.create``: ``create`` first walks
+every message and tool schema through its typed parameter transform, about 3 ms
+of CPU per call on a 4 kB prompt with our six tools, and for a body of plain
+JSON like ours that transform changes nothing. Retries, timeouts, headers,
+authentication and the typed answer (``ChatCompletion`` or a stream of
+``ChatCompletionChunk``) are the SDK's, as with ``create``.
 """
 
 from __future__ import annotations
@@ -18,8 +26,13 @@ from typing import Any
 
 import openai
 from django.conf import settings
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 TokenCallback = Callable[[str], Awaitable[None]]
+
+COMPLETIONS_PATH = "/chat/completions"
+# What ``chat.completions.create`` asks of the client for this call: the API key as a bearer token.
+REQUEST_OPTIONS: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]]
 _clients = weakref.WeakKeyDictionary()
@@ -145,7 +158,9 @@ async def chat_step(
 
 
 async def _complete(client: openai.AsyncOpenAI, kwargs: dict[str, Any], step: Step) -> None:
-    response = await client.chat.completions.create(**kwargs)
+    response = await client.post(
+        COMPLETIONS_PATH, cast_to=ChatCompletion, body=kwargs, options=REQUEST_OPTIONS
+    )
     if not response.choices:
         raise EmptyAnswer("the model returned no choices")
     message = response.choices[0].message
@@ -164,8 +179,13 @@ async def _complete(client: openai.AsyncOpenAI, kwargs: dict[str, Any], step: St
 async def _stream(
     client: openai.AsyncOpenAI, kwargs: dict[str, Any], step: Step, on_token: TokenCallback
 ) -> None:
-    stream = await client.chat.completions.create(
-        **kwargs, stream=True, stream_options={"include_usage": True}
+    stream = await client.post(
+        COMPLETIONS_PATH,
+        cast_to=ChatCompletion,
+        body={**kwargs, "stream": True, "stream_options": {"include_usage": True}},
+        options=REQUEST_OPTIONS,
+        stream=True,
+        stream_cls=openai.AsyncStream[ChatCompletionChunk],
     )
     parts: list[str] = []
     calls: dict[int, ToolCall] = {}

@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 from agent.context import turn_prepare
 from agent.models import LLMCall
 from agent.services import respond, turn_commit
+from agent.tools import TOOLS
 from crm.models import (
     Company,
     Contact,
@@ -494,6 +495,27 @@ def test_every_tool_stays_in_the_conversations_tenant(shop, tenant_b, fake_llm, 
         assert LeadOpportunity.objects.count() == b_opportunities
         assert Company.objects.get().divisions.count() == 0
         assert not Conversation.objects.filter(status=Conversation.Status.HANDED_OFF).exists()
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streamed"])
+def test_the_request_is_what_the_sdk_would_send_with_the_key_as_bearer(shop, fake_llm, streaming):
+    fake_llm.tool_calls(("search_catalog", {"query": "turbidímetro"}))
+    fake_llm.text("¿Para laboratorio o campo?")
+
+    async def on_token(text):
+        pass
+
+    turn(say(shop, "Necesito un turbidímetro"), on_token=on_token if streaming else None)
+    first, last = fake_llm.requests
+    for received in (first, last):
+        headers = {k.lower(): v for k, v in received.headers.items()}
+        assert headers["authorization"] == "Bearer test-key"
+        assert received.body["model"] == "deepseek-chat"
+        assert received.body.get("stream", False) is streaming
+        if streaming:
+            assert received.body["stream_options"] == {"include_usage": True}
+    assert first.tool_names == list(TOOLS) and first.body["tool_choice"] == "auto"
+    assert [m["role"] for m in last.body["messages"]] == ["system", "user", "assistant", "tool"]
 
 
 def test_a_plain_turn_stays_within_its_query_budget(shop, fake_llm, django_assert_max_num_queries):
