@@ -22,7 +22,7 @@ from agent.prompt import (
     build_system_prompt,
     history_messages,
 )
-from agent.tools import TurnState
+from agent.tools import BRIEF_FIELDS, TurnState
 from catalog.models import Product
 from catalog.search import search
 from crm.models import Conversation, LeadOpportunity, Message
@@ -69,7 +69,8 @@ def product_brief(product: Product) -> ProductBrief:
 
 def retrieve_products(*, tenant: Tenant, query: str, k: int) -> list[ProductBrief]:
     hits = search(tenant=tenant, query=query, k=k)
-    products = {p.pk: p for p in Product.objects.filter(pk__in=[h.product_id for h in hits])}
+    found = Product.objects.filter(pk__in=[h.product_id for h in hits]).only(*BRIEF_FIELDS)
+    products = {p.pk: p for p in found}
     return [product_brief(products[h.product_id]) for h in hits if h.product_id in products]
 
 

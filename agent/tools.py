@@ -163,6 +163,11 @@ def _active_product(state: TurnState, sku: str) -> Product | None:
     ).first()
 
 
+# The fields a product brief shows (here and in the prompt): the uploaded HTML, up to
+# 200 kB a field, stays in the database.
+BRIEF_FIELDS = ("sku", "name", "brand", "category", "price", "currency", "url", "clean_text")
+
+
 def _brief(product: Product, *, full: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "sku": product.sku,
@@ -181,7 +186,8 @@ def search_catalog(state: TurnState, args: SearchCatalogArgs) -> dict[str, Any]:
     hits = search(
         tenant=state.tenant, query=args.query, k=5, filters={"category": args.category or ""}
     )
-    products = {p.pk: p for p in Product.objects.filter(pk__in=[h.product_id for h in hits])}
+    found = Product.objects.filter(pk__in=[h.product_id for h in hits]).only(*BRIEF_FIELDS)
+    products = {p.pk: p for p in found}
     found = [_brief(products[h.product_id]) for h in hits if h.product_id in products]
     return {"products": found} if found else {"products": [], "note": "no matching product"}
 
