@@ -96,6 +96,9 @@ CHANNEL_LAYERS = channel_layers_config(env.str("REDIS_URL", default=""))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=50)
 WORKER_POLL_INTERVAL = env.float("WORKER_POLL_INTERVAL", default=0.2)  # seconds, empty queue
+# Database threads per worker, each with a kept connection (MariaDB's max_connections must
+# cover workers x WORKER_DB_THREADS plus the web processes).
+WORKER_DB_THREADS = env.int("WORKER_DB_THREADS", default=4)
 TASKS_IN_PROCESS_WORKER = env.bool("TASKS_IN_PROCESS_WORKER", default=DEBUG)
 
 # Catalog: the vector index (one Chroma collection per tenant) and the

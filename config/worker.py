@@ -30,6 +30,7 @@ def start_in_process_worker() -> bool:
                 concurrency=settings.WORKER_CONCURRENCY,
                 interval=settings.WORKER_POLL_INTERVAL,
                 worker_id="inprocess",
+                db_threads=settings.WORKER_DB_THREADS,
             )
         except Exception:
             logger.exception("the in-process task worker stopped")

@@ -11,9 +11,11 @@ tasks in flight on one asyncio event loop:
   several machines share one MariaDB queue safely), then sleeps until a slot frees or
   ``interval`` passes.
 * ``async def`` tasks (conversation turns, deliveries) are awaited on the loop: their LLM
-  and HTTP waits overlap, and their ORM calls go through asgiref's ``sync_to_async`` to one
-  database thread. Plain functions (catalog uploads) run on their own threads, so a long
-  upload never stalls the turns.
+  and HTTP waits overlap. Their ORM calls (asgiref's ``sync_to_async``) go to one of
+  ``db_threads`` database threads ("lanes", each a single thread with its own kept
+  connection; a task keeps its lane from start to end, and takes the least busy one), so
+  one task's database round trips do not wait behind every other task's. Plain functions
+  (catalog uploads) run on their own threads, so a long upload never stalls the turns.
 * The embedding model and everything else a turn loads are loaded once per process.
 * ``batch`` runs until nothing is ready, scheduled (a retry waiting for its time) or
   running, then returns: for tests and one-off catch-ups.
@@ -30,10 +32,11 @@ import logging
 import signal
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import OperationalError, close_old_connections
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.db import OperationalError, close_old_connections, connection
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks.utils import get_random_id
 from django_tasks_db.models import DBTaskResult
@@ -55,9 +58,12 @@ class Worker:
         batch: bool = False,
         grace: float = 30.0,
         worker_id: str = "",
+        db_threads: int = 1,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if db_threads < 1:
+            raise ValueError("db_threads must be at least 1")
         self.concurrency = concurrency
         self.interval = interval
         self.queue_names = list(queue_names)
@@ -66,6 +72,11 @@ class Worker:
         self.grace = grace
         self.worker_id = worker_id or f"worker-{get_random_id()}"
         self.running: set[asyncio.Task[None]] = set()
+        self._lanes = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-lane-{n}")
+            for n in range(db_threads)
+        ]
+        self._lane_load = [0] * db_threads
         self.completed = 0
         self._stopping = False
         self._wake: asyncio.Event | None = None
@@ -117,6 +128,9 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
         await self._drain()
+        for lane in self._lanes:
+            lane.submit(close_old_connections)
+            lane.shutdown(wait=True)
         logger.info("worker %s stopped after %d tasks", self.worker_id, self.completed)
         return self.completed
 
@@ -168,6 +182,16 @@ class Worker:
             raise
         return claimed
 
+    async def _in_lane(self, func: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        lane = self._lane_load.index(min(self._lane_load))
+        self._lane_load[lane] += 1
+        try:
+            async with ThreadSensitiveContext(executor=self._lanes[lane]):
+                await sync_to_async(_connection_check)()
+                return await func(*args, **kwargs)
+        finally:
+            self._lane_load[lane] -= 1
+
     async def _scheduled(self) -> bool:
         """Whether a task waits for its time (a retry): ``batch`` waits for it too."""
         tasks = DBTaskResult.objects.filter(status="READY", backend_name=self.backend_name)
@@ -185,7 +209,7 @@ class Worker:
             if task.takes_context:
                 raise TypeError(f"{task.name}: tasks taking a context are not supported")
             if asyncio.iscoroutinefunction(task.func):
-                value = await task.func(*args, **kwargs)
+                value = await self._in_lane(task.func, args, kwargs)
             else:
                 value = await sync_to_async(_call_in_thread, thread_sensitive=False)(
                     task.func, args, kwargs
@@ -197,6 +221,12 @@ class Worker:
             await sync_to_async(db_result.set_failed)(exc)
             return
         await sync_to_async(db_result.set_successful)(value)
+
+
+def _connection_check() -> None:
+    """Drop the lane's kept connection if the server closed it meanwhile."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 def _call_in_thread(func: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -50,6 +50,7 @@ class Command(BaseCommand):
             interval=options["interval"] or settings.WORKER_POLL_INTERVAL,
             queue_names=options["queue_names"] or ["*"],
             batch=options["batch"],
+            db_threads=settings.WORKER_DB_THREADS,
         )
         if options["batch"]:
             self.stdout.write(f"{finished} task(s) run")
