@@ -283,15 +283,8 @@ class BurstApp:
         if catalog:
             commands.append(["import_catalog", slug, str(CATALOG), "--json"])
         commands.append(["add_channel", slug, "telegram", "--bot-token", TOKEN, "--json"])
-        script = (
-            "import io, json\n"
-            "from django.core.management import call_command\n"
-            f"for args in {json.dumps(commands)}:\n"
-            "    out = io.StringIO()\n"
-            "    call_command(*args, stdout=out)\n"
-            "print(out.getvalue().strip().splitlines()[-1])\n"
-        )
-        account = json.loads(self.manage("shell", "-c", script).strip().splitlines()[-1])
+        account = self.run_commands(*commands)[-1]
+        assert account is not None
         secret = self.database.scalar(
             "SELECT webhook_secret FROM channels_app_channelaccount WHERE "
             + ("`key`" if self.database.is_mysql else '"key"')
@@ -299,6 +292,31 @@ class BurstApp:
             account["key"],
         )
         return Account(key=str(account["key"]), path=str(account["path"]), secret=str(secret))
+
+    def run_commands(self, *commands: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Operator commands run in one process (``manage.py shell``: Django starts once);
+        for each, the JSON summary it printed last (``--json``), or None (no JSON)."""
+        marker = "@@burst-command "
+        script = (
+            "import io, json\n"
+            "from django.core.management import call_command\n"
+            f"for args in {json.dumps([list(command) for command in commands])}:\n"
+            "    out = io.StringIO()\n"
+            "    call_command(*args, stdout=out)\n"
+            "    lines = out.getvalue().strip().splitlines() or ['null']\n"
+            f"    print({marker!r} + lines[-1])\n"
+        )
+        results: list[dict[str, Any] | None] = []
+        for line in self.manage("shell", "-c", script).splitlines():
+            if line.startswith(marker):
+                try:
+                    found = json.loads(line.removeprefix(marker))
+                except ValueError:
+                    found = None
+                results.append(found if isinstance(found, dict) else None)
+        if len(results) != len(commands):
+            raise RuntimeError(f"{len(commands)} commands run, {len(results)} summaries read")
+        return results
 
     # Processes ----------------------------------------------------------------------------
 
