@@ -171,12 +171,18 @@ def _store(*, account: ChannelAccount, data: MessageIn, external_id: str) -> Mes
 
 
 def reply_for(*, message: Message) -> Message | None:
-    """The bot's reply that answered ``message`` (turns answer waiting messages together)."""
+    """The bot's reply that answered ``message``: the first one stored by the turn that took
+    it (turns answer waiting messages together). None while no turn has taken it: a reply
+    stored meanwhile belongs to a turn that started before ``message`` arrived."""
+    handled_at = Message.objects.filter(pk=message.pk).values_list("handled_at", flat=True).first()
+    if handled_at is None:
+        return None
     return (
         Message.objects.filter(
             conversation_id=message.conversation_id,
             role=Message.Role.ASSISTANT,
             pk__gt=message.pk,
+            created_at__gte=handled_at,
         )
         .order_by("pk")
         .first()

@@ -584,3 +584,30 @@ def test_same_crm_id_in_two_tenants_stays_two_contacts(tenant_a, tenant_b, key_a
         assert Message.objects.count() == 2
     with tenant_scope(tenant_b):
         assert Contact.objects.count() == 2
+
+
+def test_a_message_is_answered_with_its_own_turns_reply_not_the_running_turns(tenant_a):
+    """A message stored while an earlier turn runs must not get that turn's reply (which
+    did not read it): its answer is the reply of the turn that took it (found by the soak
+    benchmark: ~12 % of follow-ups got the previous reply)."""
+    from channels_app.api.services import reply_for
+    from channels_app.inbox import Inbound, inbound_store
+    from crm.services import message_add
+
+    with tenant_scope(tenant_a):
+        crm, _, _ = channel_account_ensure(tenant=tenant_a, kind="api", name="CRM", values={})
+        first, _ = inbound_store(
+            account=crm, inbound=Inbound(address="c-1", text="Hola", external_id="api:1")
+        )
+        Message.objects.filter(pk=first.pk).update(handled_at=timezone.now())  # turn 1 took it
+        follow_up, _ = inbound_store(  # arrives while turn 1 runs
+            account=crm, inbound=Inbound(address="c-1", text="¿Y el precio?", external_id="api:2")
+        )
+        conversation = Conversation.objects.get(pk=first.conversation_id)
+        earlier = message_add(conversation=conversation, role=Message.Role.ASSISTANT, content="1")
+        assert reply_for(message=first) == earlier
+        assert reply_for(message=follow_up) is None  # no turn has taken it yet
+
+        Message.objects.filter(pk=follow_up.pk).update(handled_at=timezone.now())  # turn 2
+        own = message_add(conversation=conversation, role=Message.Role.ASSISTANT, content="2")
+        assert reply_for(message=follow_up) == own
