@@ -62,6 +62,9 @@ def channel_layers_config(redis_url: str | None) -> dict[str, Any]:
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url]},
+            # redis-py 8 reads with a 5 s socket timeout by default, which ends the
+            # channel layer's idle 5 s blocking pop: every idle widget socket was closed
+            # with 1011 every ~5 s (django/channels_redis#422, redis/redis-py#4091).
+            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": None}]},
         }
     }

@@ -41,6 +41,9 @@ def test_channel_layer_in_memory_by_default_and_redis_when_set():
     assert channel_layers_config("")["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     redis = channel_layers_config("redis://127.0.0.1:6379/1")["default"]
     assert redis["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert redis["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/1"]
+    # no client read timeout: the layer's idle blocking pop must not end in a TimeoutError
+    assert redis["CONFIG"]["hosts"] == [
+        {"address": "redis://127.0.0.1:6379/1", "socket_timeout": None}
+    ]
     with pytest.raises(ImproperlyConfigured):
         channel_layers_config("http://127.0.0.1:6379")
