@@ -12,7 +12,7 @@ like production (``DEBUG=0``, no in-process task worker: the web process only ac
    waiting for its answer before posting again. Every request's latency and status is kept.
    Then ~200 acknowledged Updates are posted again (Telegram's redelivery): each must be
    recognised (200, nothing stored).
-3. Daphne stops; ``db_worker --batch`` processes (two, in parallel) answer everything as in
+3. Daphne stops; ``worker --batch`` processes (two, in parallel) answer everything as in
    production, with no LLM key (the catalog fallback answers).
 4. From the database and from the fake's records: every acknowledged Update is stored once,
    handled, and its chat got every reply exactly once.
@@ -68,7 +68,7 @@ FIRST_CHAT = 880_000_000
 WARM_UP = 64  # requests before the measure (connections opened, code paths warm)
 REDELIVERIES = 200
 REQUEST_TIMEOUT = 30.0  # seconds; a request taking longer counts as an exception
-WORKERS = 2  # db_worker processes answering in parallel
+WORKERS = 2  # worker processes answering in parallel
 NAMES = ["Ana", "Luis", "María", "Jorge", "Camila", "Andrés", "Sofía", "Diego"]
 TEXTS = [
     "Hola, necesito medir turbidez en agua potable",
@@ -139,9 +139,8 @@ class Site:
                     [
                         str(BIN / "python"),
                         "manage.py",
-                        "db_worker",
+                        "worker",
                         "--batch",
-                        "--no-startup-delay",
                     ],
                     cwd=ROOT,
                     env=self.env,
@@ -151,7 +150,7 @@ class Site:
             )
         for number, process in enumerate(processes):
             if process.wait() != 0:
-                raise SystemExit(f"db_worker failed:\n{self.tail(f'worker{number}.log')}")
+                raise SystemExit(f"worker failed:\n{self.tail(f'worker{number}.log')}")
 
     def tail(self, name: str) -> str:
         path = self.folder / name
@@ -624,7 +623,7 @@ def run(args: argparse.Namespace, site: Site, telegram: FakeTelegram) -> bool:
     with scopes_disabled():
         turns = Message.all_objects.filter(role=Message.Role.ASSISTANT).count()
     print(
-        f"  {WORKERS} db_worker --batch processes in parallel, {rounds} round(s): {turns} turns "
+        f"  {WORKERS} worker --batch processes in parallel, {rounds} round(s): {turns} turns "
         f"in {seconds:.1f} s = {turns / seconds:.1f} turns/s (process start and model load "
         "included; all of a chat's waiting messages are answered in one turn)"
     )
