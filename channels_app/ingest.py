@@ -35,11 +35,11 @@ from django.db import DatabaseError, connection, transaction
 from channels_app.inbox.events import Stored, inbound_events_store_many
 from channels_app.inbox.store import Inbound
 from channels_app.models import ChannelAccount
-from channels_app.tasks import inbound_resolve_task
+from channels_app.tasks import inbound_resolve_enqueue_many
 from channels_app.webhooks import error_body, too_large_reason
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
-from tenants.tasks import enqueue_many_with_commit
+from tenants.worker import connection_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,7 @@ Commit = Callable[[Write], Awaitable[Any]]
 def writes_run(writes: list[Write]) -> list[Any]:
     """Run the writes in one transaction; each result, or the exception it raised. When
     the batch as a whole fails, each write is tried alone, so one bad write fails alone."""
-    if connection.connection is not None and not connection.is_usable():
-        connection.close()  # the server dropped a connection kept since the last batch
+    connection_refresh()  # the server may have dropped the connection kept since the last batch
     try:
         with transaction.atomic():
             return _batch(writes)
@@ -113,8 +112,7 @@ def _batch(writes: list[Write]) -> list[Any]:
                 stored[number] = result
                 account = writes[number].account
                 chats += [(account.tenant_id, account.pk, a) for a in result.addresses]
-    if chats:
-        enqueue_many_with_commit(inbound_resolve_task, list(dict.fromkeys(chats)))
+    inbound_resolve_enqueue_many(list(dict.fromkeys(chats)))
     results: list[Any] = []
     for write, events in zip(writes, stored, strict=True):
         if write.run is None:
@@ -222,7 +220,7 @@ def webhook_app(django: Callable[..., Awaitable[None]]) -> Callable[..., Awaitab
             )
         except Exception:
             logger.exception("%s webhook failed", kind)
-            answer = Answer(500, error_body("internal error: try again"))
+            answer = error_answer(500, "internal error: try again")
         await _respond(send, answer)
 
     return app
@@ -264,5 +262,10 @@ async def _respond(send: Callable, answer: Answer) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def error_answer(status: int, message: str, **extra: Any) -> Answer:
+    """An error in the inbound edges' one format (``channels_app.webhooks.error_body``)."""
+    return Answer(status, error_body(message, **extra))
+
+
 def too_large() -> Answer:
-    return Answer(413, error_body(too_large_reason()))
+    return error_answer(413, too_large_reason())

@@ -57,11 +57,16 @@ async def inbound_resolve_task(tenant: Tenant, account_id: int, address: str) ->
 
 
 def inbound_resolve_enqueue(*, account: ChannelAccount, addresses: list[str]) -> None:
-    """One resolve task per chat that got new events, committed with them (the database
-    queue writes the task rows in the events' transaction, in one INSERT)."""
-    enqueue_many_with_commit(
-        inbound_resolve_task, [(account.tenant_id, account.pk, address) for address in addresses]
-    )
+    """One resolve task per chat of ``account`` that got new events (see below)."""
+    inbound_resolve_enqueue_many([(account.tenant_id, account.pk, a) for a in addresses])
+
+
+def inbound_resolve_enqueue_many(chats: list[tuple[int, int, str]]) -> None:
+    """One resolve task per ``(tenant id, account id, address)`` that got new events,
+    committed with them (the database queue writes the task rows in the events'
+    transaction, in one INSERT)."""
+    if chats:
+        enqueue_many_with_commit(inbound_resolve_task, chats)
 
 
 def conversation_answer_enqueue(*, tenant_id: int, conversation_id: int) -> None:

@@ -7,8 +7,8 @@
   loop) and plain functions.
 * :func:`enqueue_on_commit` queues a task once the current transaction commits, so a worker
   never picks up work whose rows it cannot see yet (and a rolled-back write queues nothing).
-* :func:`enqueue_with_commit` writes the task row in the current transaction when the queue
-  is the database: one commit for the work and its task (the webhooks' fast path).
+* :func:`enqueue_many_with_commit` writes the task rows in the current transaction when the
+  queue is the database: one commit for the work and its tasks (the webhooks' fast path).
 
 Use them together::
 
@@ -71,25 +71,12 @@ def tenant_task(func: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def enqueue_with_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue ``task`` so that it commits together with the current transaction.
-
-    With the database queue (django-tasks-db, the engine here) the task row is written
-    in the open transaction: the work and its task commit in one commit, or neither
-    does. Any other backend falls back to :func:`enqueue_on_commit`.
-    """
-    from django_tasks_db.backend import DatabaseBackend
-
-    if isinstance(task.get_backend(), DatabaseBackend):
-        task.enqueue(*args, **kwargs)
-    else:
-        enqueue_on_commit(task, *args, **kwargs)
-
-
 def enqueue_many_with_commit(task: Any, calls: list[tuple[Any, ...]]) -> None:
-    """:func:`enqueue_with_commit` for many calls of one task: one INSERT of every task row
-    with the database queue (the rows django-tasks-db's ``enqueue`` would write, built the
-    same way; django-tasks-db is pinned), else one ``enqueue_on_commit`` each."""
+    """Queue many calls of one task so that they commit with the current transaction: with
+    the database queue (django-tasks-db, the engine here) one INSERT of every task row in
+    the open transaction (the rows its ``enqueue`` would write, built the same way;
+    django-tasks-db is pinned), so the work and its tasks commit together or not at all.
+    Any other backend falls back to one :func:`enqueue_on_commit` each."""
     from django_tasks.utils import normalize_json
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult, get_date_max

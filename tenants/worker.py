@@ -165,10 +165,15 @@ class Worker:
             await sync_to_async(close_old_connections)()
             return []
 
-    def _claim(self, most: int) -> list[DBTaskResult]:
-        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+    def _queue(self) -> Any:
+        """This worker's task rows: its backend, its queues."""
+        tasks = DBTaskResult.objects.filter(backend_name=self.backend_name)
         if "*" not in self.queue_names:
             tasks = tasks.filter(queue_name__in=self.queue_names)
+        return tasks
+
+    def _claim(self, most: int) -> list[DBTaskResult]:
+        tasks = self._queue().ready()
         if not tasks.exists():
             return []  # a plain read first: an idle worker never takes SQLite's write lock
         try:
@@ -187,17 +192,14 @@ class Worker:
         self._lane_load[lane] += 1
         try:
             async with ThreadSensitiveContext(executor=self._lanes[lane]):
-                await sync_to_async(_connection_check)()
+                await sync_to_async(connection_refresh)()
                 return await func(*args, **kwargs)
         finally:
             self._lane_load[lane] -= 1
 
     async def _scheduled(self) -> bool:
         """Whether a task waits for its time (a retry): ``batch`` waits for it too."""
-        tasks = DBTaskResult.objects.filter(status="READY", backend_name=self.backend_name)
-        if "*" not in self.queue_names:
-            tasks = tasks.filter(queue_name__in=self.queue_names)
-        return await tasks.aexists()
+        return await self._queue().filter(status="READY").aexists()
 
     # Running -----------------------------------------------------------------------------
 
@@ -223,8 +225,9 @@ class Worker:
         await sync_to_async(db_result.set_successful)(value)
 
 
-def _connection_check() -> None:
-    """Drop the lane's kept connection if the server closed it meanwhile."""
+def connection_refresh() -> None:
+    """Drop this thread's kept connection if the server closed it meanwhile (a worker's
+    database lane, the webhooks' group-commit thread); the next query opens a new one."""
     if connection.connection is not None and not connection.is_usable():
         connection.close()
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
 from channels_app.inbox import Inbound
-from channels_app.ingest import Answer, Commit, Write, commit_now, too_large
+from channels_app.ingest import Answer, Commit, Write, commit_now, error_answer, too_large
 from channels_app.models import ChannelAccount
 from channels_app.selectors import webhook_account
 from channels_app.telegram.schemas import Message, Update
@@ -37,10 +36,6 @@ logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
-def _error(status: int, message: str, **extra: Any) -> Answer:
-    return Answer(status, error_body(message, **extra))
-
-
 def _authentic(headers: Mapping[str, str], account: ChannelAccount) -> bool:
     given = headers.get(SECRET_HEADER.lower(), "")
     expected = account.webhook_secret
@@ -50,8 +45,8 @@ def _authentic(headers: Mapping[str, str], account: ChannelAccount) -> bool:
 def _invalid(exc: ValidationError) -> Answer:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
-        return _error(400, f"malformed JSON: {errors[0]['msg']}")
-    return _error(400, "not a Telegram Update", details=field_details(errors, most=20))
+        return error_answer(400, f"malformed JSON: {errors[0]['msg']}")
+    return error_answer(400, "not a Telegram Update", details=field_details(errors, most=20))
 
 
 def _ignored(message: Message) -> str:
@@ -85,10 +80,10 @@ async def telegram_receive(
     it was larger than ``WEBHOOK_MAX_BYTES``; ``commit`` runs the write."""
     account = await webhook_account(kind=ChannelAccount.Kind.TELEGRAM, key=key)
     if account is None:
-        return _error(404, "unknown webhook")
+        return error_answer(404, "unknown webhook")
     if not _authentic(headers, account):
         logger.warning("telegram webhook for account %s: missing or wrong secret token", account.pk)
-        return _error(403, f"missing or wrong {SECRET_HEADER}")
+        return error_answer(403, f"missing or wrong {SECRET_HEADER}")
     if body is None:
         return too_large()
     try:

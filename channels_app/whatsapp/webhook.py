@@ -35,10 +35,10 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
 from channels_app.inbox import Inbound, Stored, delivery_status_update
-from channels_app.ingest import Answer, Commit, Write, commit_now, too_large
+from channels_app.ingest import Answer, Commit, Write, commit_now, error_answer, too_large
 from channels_app.models import ChannelAccount
 from channels_app.selectors import webhook_account
-from channels_app.webhooks import body_within_limit, error_body, field_details
+from channels_app.webhooks import body_within_limit, field_details
 from channels_app.whatsapp import schemas
 from channels_app.whatsapp.transport import external_id
 
@@ -46,10 +46,6 @@ logger = logging.getLogger(__name__)
 
 IGNORED_TYPES = frozenset({"system"})
 STATUSES = frozenset({"sent", "delivered", "read", "failed"})
-
-
-def _error(status: int, message: str, **extra: Any) -> Answer:
-    return Answer(status, error_body(message, **extra))
 
 
 def _django(answer: Answer) -> JsonResponse:
@@ -68,10 +64,10 @@ async def whatsapp_webhook(request: HttpRequest, key: str) -> HttpResponse:
         )
     account = await webhook_account(kind=ChannelAccount.Kind.WHATSAPP, key=key)
     if account is None:
-        return _django(_error(404, "unknown webhook"))
+        return _django(error_answer(404, "unknown webhook"))
     if request.method == "GET":
         return _verify(request, account)
-    return _django(_error(405, "use GET (verification) or POST (notifications)"))
+    return _django(error_answer(405, "use GET (verification) or POST (notifications)"))
 
 
 async def whatsapp_receive(
@@ -81,16 +77,16 @@ async def whatsapp_receive(
     when it was larger than ``WEBHOOK_MAX_BYTES``; ``commit`` runs the write."""
     account = await webhook_account(kind=ChannelAccount.Kind.WHATSAPP, key=key)
     if account is None:
-        return _error(404, "unknown webhook")
+        return error_answer(404, "unknown webhook")
     if body is None:
         return too_large()
     if not signature_valid(body, headers.get("x-hub-signature-256", ""), account):
         logger.warning("whatsapp webhook %s: missing or wrong signature", account.pk)
-        return _error(403, "missing or invalid X-Hub-Signature-256")
+        return error_answer(403, "missing or invalid X-Hub-Signature-256")
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        return _error(400, f"malformed JSON: {type(exc).__name__}")
+        return error_answer(400, f"malformed JSON: {type(exc).__name__}")
     try:
         notification = schemas.Notification.model_validate(data)
     except (ValidationError, RecursionError) as exc:
@@ -99,7 +95,7 @@ async def whatsapp_receive(
             if isinstance(exc, ValidationError)
             else []
         )
-        return _error(
+        return error_answer(
             400,
             "not a WhatsApp Business Account notification: expected "
             '{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {…}}]}]}',
@@ -127,10 +123,10 @@ def _verify(request: HttpRequest, account: ChannelAccount) -> HttpResponse:
         or not expected
         or not hmac.compare_digest(token.encode(), expected.encode())
     ):
-        return _django(_error(403, "verification failed"))
+        return _django(error_answer(403, "verification failed"))
     challenge = request.GET.get("hub.challenge")
     if challenge is None:
-        return _django(_error(400, "missing hub.challenge"))
+        return _django(error_answer(400, "missing hub.challenge"))
     return HttpResponse(challenge, content_type="text/plain")
 
 
