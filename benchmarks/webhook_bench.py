@@ -59,7 +59,7 @@ from tests.live import (
     run_manage,
 )
 
-CATALOG = ROOT / "catalog" / "demo" / "demo_catalog.csv"
+CATALOG = ROOT / "demo" / "demo_catalog.csv"
 TOKEN = "515151:AAwebhook-bench-token"  # noqa: S105 (a fake bot's token)
 BOT_ID = TOKEN.split(":", 1)[0]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "agent",
     "channels_app",
     "desk",
+    "demo",
 ]
 
 MIDDLEWARE = [

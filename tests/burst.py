@@ -51,7 +51,7 @@ from tests.live import (
 
 # The worker process that answers conversations: ``manage.py <WORKER_COMMAND>``.
 WORKER_COMMAND: tuple[str, ...] = ("worker",)
-CATALOG = ROOT / "catalog" / "demo" / "demo_catalog.csv"
+CATALOG = ROOT / "demo" / "demo_catalog.csv"
 TOKEN = "626262:AAburst-bench-token"
 BOT_ID = TOKEN.split(":", 1)[0]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -18,12 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
-from crm.management.commands._demo_scripts import (
-    CLOSED,
-    DemoCompany,
-    DemoContact,
-    Script,
-)
 from crm.models import (
     CompanyDivision,
     Contact,
@@ -39,6 +33,12 @@ from crm.services import (
     conversation_start,
     division_ensure,
     message_add,
+)
+from demo.scripts import (
+    CLOSED,
+    DemoCompany,
+    DemoContact,
+    Script,
 )
 from tenants.models import Tenant
 
