@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
 from agent.language import detect_language
 from agent.prompt import (
@@ -27,6 +26,7 @@ from catalog.models import Product
 from catalog.search import search
 from crm.models import Conversation, LeadOpportunity, Message
 from crm.selectors import contact_open_opportunities, conversation_history
+from crm.services import messages_mark_handled
 from tenants.models import Tenant
 
 HISTORY_FETCH = 80
@@ -159,9 +159,7 @@ def turn_load(*, tenant: Tenant, conversation_id: int) -> TurnLoad | None:
     if not pending:
         return None
     if conversation.status != Conversation.Status.ACTIVE:
-        Message.objects.filter(pk__in=[m.pk for m in pending], handled_at__isnull=True).update(
-            handled_at=timezone.now()
-        )
+        messages_mark_handled(message_ids=[m.pk for m in pending])
         return None
 
     query = " ".join(m.content for m in pending)[-500:]

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from agent.context import TurnInput, turn_build, turn_load
 from agent.fallback import fallback_reply
@@ -32,20 +30,24 @@ from agent.llm import LLMUnavailable, Step, TokenCallback, chat_step, llm_config
 from agent.models import LLMCall
 from agent.tools import TOOL_SCHEMAS, TurnState, run_tool, tool_prefetch
 from catalog.search import search_prefetch
-from crm.models import (
-    Contact,
-    Conversation,
-    LeadOpportunity,
-    Message,
-    OpportunityProductRecommendation,
+from crm.audit import Actor
+from crm.models import Contact, Conversation, Message
+from crm.services import (
+    contact_update,
+    conversation_flag,
+    conversation_hand_off,
+    conversation_usage_add,
+    message_add,
+    messages_mark_handled,
+    opportunity_register,
+    recommendation_record,
 )
-from crm.services import company_ensure, contact_link_division, division_ensure, message_add
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DIVISION = "General"
+AGENT = Actor.agent()
 
 
 @dataclass
@@ -167,13 +169,10 @@ def _fallback(turn: TurnInput, reason: str, steps: list[Step], streamed: bool = 
 def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
     """Store the reply and everything the turn decided, together. The caller holds the scope."""
     state = turn.state
-    now = timezone.now()
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=state.conversation.pk)
         conversation.tenant = state.tenant
-        claimed = Message.objects.filter(pk__in=turn.pending_ids, handled_at__isnull=True).update(
-            handled_at=now
-        )
+        claimed = messages_mark_handled(message_ids=turn.pending_ids)
         if claimed != len(turn.pending_ids):
             # Another turn answered (some of) these messages first: store nothing.
             transaction.set_rollback(True)
@@ -191,17 +190,15 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
                 answer_mode=result.mode,
             )
         _record_usage(state.tenant, conversation, message, result.steps)
-        flag = ""
         if on_bot and result.mode == "fallback":
-            flag = f"fallback answer ({result.reason})"
+            conversation_flag(
+                conversation=conversation,
+                reason=f"fallback answer ({result.reason})",
+                actor=AGENT,
+            )
         if on_bot and result.mode == "llm" and state.handoff_reason:
-            flag = f"handoff requested: {state.handoff_reason}"
-            conversation.status = Conversation.Status.HANDED_OFF
-        if flag:
-            conversation.needs_attention = True
-            conversation.attention_reason = flag[:300]
-            conversation.save(
-                update_fields=["status", "needs_attention", "attention_reason", "updated_at"]
+            conversation_hand_off(
+                conversation=conversation, reason=state.handoff_reason, actor=AGENT
             )
     if not on_bot:
         logger.info("conversation %s was taken by a rep during the turn", conversation.pk)
@@ -232,60 +229,33 @@ def _record_usage(
             for step in steps
         ]
     )
-    Conversation.objects.filter(pk=conversation.pk).update(
-        prompt_tokens=F("prompt_tokens") + sum(s.prompt_tokens for s in steps),
-        completion_tokens=F("completion_tokens") + sum(s.completion_tokens for s in steps),
+    conversation_usage_add(
+        conversation_id=conversation.pk,
+        prompt_tokens=sum(s.prompt_tokens for s in steps),
+        completion_tokens=sum(s.completion_tokens for s in steps),
     )
 
 
 def _apply_effects(state: TurnState, conversation: Conversation) -> None:
-    tenant = state.tenant
+    """Store what the turn's tools decided, through the CRM's services (as the agent)."""
     contact = Contact.objects.select_related("division__company").get(pk=state.contact.pk)
-    if state.contact_changes:
-        for name, value in state.contact_changes.items():
-            setattr(contact, name, value)
-        contact.save(update_fields=[*state.contact_changes, "updated_at"])
-    if state.company_name or state.division_name:
-        company = (
-            company_ensure(tenant=tenant, name=state.company_name)
-            if state.company_name
-            else contact.company
+    contact.tenant = state.tenant
+    if state.contact_changes or state.company_name or state.division_name:
+        contact_update(
+            contact=contact,
+            actor=AGENT,
+            changes=state.contact_changes,
+            company_name=state.company_name,
+            division_name=state.division_name,
         )
-        if company is not None:
-            division = division_ensure(
-                tenant=tenant, company=company, name=state.division_name or DEFAULT_DIVISION
-            )
-            if contact.division_id != division.pk:
-                contact_link_division(contact=contact, division=division)
-
-    opportunity = (
-        LeadOpportunity.objects.filter(conversation=conversation)
-        .exclude(status=LeadOpportunity.Status.CLOSED)
-        .order_by("-created_at")
-        .first()
-    )
+    opportunity = state.open_opportunity()
     if state.opportunity:
+        opportunity, _ = opportunity_register(
+            contact=contact, conversation=conversation, actor=AGENT, **state.opportunity
+        )
+    for product, justification in state.recommendations.values():
         if opportunity is None:
-            opportunity = LeadOpportunity.objects.create(
-                tenant=tenant, contact=contact, conversation=conversation, **state.opportunity
-            )
-        else:
-            for name, value in state.opportunity.items():
-                setattr(opportunity, name, value)
-            opportunity.save(update_fields=[*state.opportunity, "updated_at"])
-        contact.problem_statement = state.opportunity["problem_statement"]
-        contact.save(update_fields=["problem_statement", "updated_at"])
-    if state.recommendations and opportunity is not None:
-        for sku, (product, justification) in state.recommendations.items():
-            row = OpportunityProductRecommendation.all_objects.filter(
-                opportunity=opportunity, product_sku=sku
-            ).first()
-            if row is None:
-                row = OpportunityProductRecommendation(
-                    tenant=tenant, opportunity=opportunity, product_sku=sku
-                )
-            row.product = product
-            row.product_name = product.name
-            row.justification = justification
-            row.is_deleted, row.deleted_at = False, None
-            row.save()
+            break
+        recommendation_record(
+            opportunity=opportunity, product=product, justification=justification, actor=AGENT
+        )

@@ -17,7 +17,7 @@ from channels_app.services import (
     channel_account_rotate_api_key,
     channel_account_save,
 )
-from tenants.admin_base import TenantOwnedAdmin
+from tenants.admin_base import ReadOnlyAdminMixin, TenantOwnedAdmin
 
 Kind = ChannelAccount.Kind
 
@@ -235,7 +235,7 @@ class ConversationRouteAdmin(TenantOwnedAdmin):
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(TenantOwnedAdmin):
+class InboundEventAdmin(ReadOnlyAdminMixin, TenantOwnedAdmin):
     """What the webhooks received, before and after a worker resolved it (read only):
     an event still waiting long after it arrived means no worker is running."""
 
@@ -254,12 +254,3 @@ class InboundEventAdmin(TenantOwnedAdmin):
         "metadata",
         "processed_at",
     ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

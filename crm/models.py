@@ -343,34 +343,72 @@ class OpportunityProductRecommendation(TenantOwnedModel):
         return f"{self.product_sku} · {self.product_name}"
 
 
-class OpportunityEvent(TenantOwnedModel):
-    """One entry of an opportunity's audit trail: who changed what, from what to what."""
+class AuditEntry(TenantOwnedModel):
+    """One entry of the CRM's audit trail: who changed what on an opportunity, a
+    conversation or a contact, from what to what. Written only by ``crm.audit``."""
 
-    class Action(models.TextChoices):
-        STATUS_CHANGED = "crm.opportunity.status_changed", "Status changed"
-        ASSIGNED = "crm.opportunity.assigned", "Assigned"
+    class ActorKind(models.TextChoices):
+        REP = "rep", "Sales rep"
+        AGENT = "agent", "AI agent"
+        INTEGRATION = "integration", "Integration"
+        SYSTEM = "system", "System"
 
-    opportunity = models.ForeignKey(
-        LeadOpportunity, on_delete=models.CASCADE, related_name="events"
+    action = models.CharField(max_length=64, help_text="What happened, as a dotted name.")
+    actor_kind = models.CharField(
+        "by", max_length=16, choices=ActorKind.choices, default=ActorKind.SYSTEM
     )
-    action = models.CharField(max_length=64, choices=Action.choices)
-    from_value = models.CharField(max_length=150, blank=True)
-    to_value = models.CharField(max_length=150, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The user who made the change (empty for the agent or a removed user).",
+        help_text="The user who made the change (empty for the agent, an integration or the "
+        "system, or a removed user).",
     )
+    actor_name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who it was as shown then: the rep's name, the integration's name…",
+    )
+    opportunity = models.ForeignKey(
+        LeadOpportunity,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    from_value = models.CharField(max_length=150, blank=True)
+    to_value = models.CharField(max_length=150, blank=True)
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="Every field changed: {field: [before, after]}."
+    )
+    note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "opportunity event"
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit trail"
         ordering = ["created_at", "pk"]
         indexes = [
-            models.Index(fields=["opportunity", "created_at"], name="oppevent_opp_created"),
+            models.Index(fields=["opportunity", "created_at"], name="audit_opp_created"),
+            models.Index(fields=["conversation", "created_at"], name="audit_conv_created"),
+            models.Index(fields=["contact", "created_at"], name="audit_contact_created"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}: {self.from_value or '—'} → {self.to_value or '—'}"
+        change = f"{self.from_value or '—'} → {self.to_value or '—'}"
+        return f"{self.action} by {self.actor_name or self.get_actor_kind_display()}: {change}"

@@ -128,3 +128,35 @@ def pytest_collection_modifyitems(items):
             continue
         kwargs = {**marker.kwargs, "serialized_rollback": True}
         item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
+# One owner per write (tests/write_owners.py) --------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _write_owner_check():
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    from tests.write_owners import OwnerCheck, install
+
+    check = OwnerCheck()
+
+    def on_connect(sender, connection, **kwargs):
+        install(connection, check)
+
+    connection_created.connect(on_connect, weak=False)
+    for connection in connections.all(initialized_only=True):
+        install(connection, check)
+    yield check
+    connection_created.disconnect(on_connect)
+
+
+@pytest.fixture(autouse=True)
+def _writes_by_their_owner(_write_owner_check):
+    from tests.write_owners import violations
+
+    violations.clear()
+    yield
+    found, violations[:] = list(dict.fromkeys(violations)), []
+    assert not found, "CRM rows written outside crm's services:\n" + "\n".join(found)

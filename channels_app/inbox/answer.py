@@ -16,18 +16,21 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
 
 from agent.services import respond
 from channels_app.inbox.delivery import conversation_deliver, route_of
 from channels_app.models import ConversationRoute
 from channels_app.transport import Transport, transport_for
 from crm.models import Conversation, Message
+from crm.services import (
+    conversation_lease_acquire,
+    conversation_lease_release,
+    conversation_lease_renew,
+)
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
@@ -43,32 +46,9 @@ class Answered:
     retry_at: datetime | None = None  # a reply waits for a retry this run scheduled
 
 
-def lease_acquire(*, conversation_id: int, token: str) -> bool:
-    now = timezone.now()
-    until = now + timedelta(seconds=settings.INBOX_LEASE_SECONDS)
-    return (
-        Conversation.objects.filter(pk=conversation_id)
-        .filter(Q(turn_lease_until__isnull=True) | Q(turn_lease_until__lt=now))
-        .update(turn_lease_until=until, turn_lease_token=token)
-        == 1
-    )
-
-
-def lease_renew(*, conversation_id: int, token: str) -> bool:
-    """Extend a lease this worker holds; False when it lost it (it expired and another took it)."""
-    until = timezone.now() + timedelta(seconds=settings.INBOX_LEASE_SECONDS)
-    return (
-        Conversation.objects.filter(pk=conversation_id, turn_lease_token=token).update(
-            turn_lease_until=until
-        )
-        == 1
-    )
-
-
-def lease_release(*, conversation_id: int, token: str) -> None:
-    Conversation.objects.filter(pk=conversation_id, turn_lease_token=token).update(
-        turn_lease_until=None, turn_lease_token=""
-    )
+lease_acquire = conversation_lease_acquire
+lease_renew = conversation_lease_renew
+lease_release = conversation_lease_release
 
 
 async def _keep_lease(conversation_id: int, token: str) -> None:

@@ -19,18 +19,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from channels_app.models import ConversationRoute
 from channels_app.outbound import retry_delay
 from channels_app.transport import SendResult, transport_for
 from crm.models import Conversation, Message
-from crm.services import conversation_flag
+from crm.services import (
+    conversation_flag,
+    message_failed,
+    message_retry_later,
+    message_sending_claim,
+    message_sent,
+    message_status_from_platform,
+)
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
@@ -66,14 +71,8 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
 
     A bot reply whose conversation a rep took over in the meantime is not sent.
     """
-    now = timezone.now()
     with transaction.atomic():
-        claimed = (
-            Message.objects.filter(pk=message_id, delivery_status=Message.Delivery.PENDING)
-            .exclude(next_attempt_at__gt=now)
-            .update(delivery_status=Message.Delivery.SENDING, updated_at=now)
-        )
-        if not claimed:
+        if not message_sending_claim(message_id=message_id):
             return None
         message = Message.objects.select_related("conversation").get(pk=message_id)
         route = route_of(message.conversation_id)
@@ -83,40 +82,28 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
             return None
         if route is None or transport_for(route.account.kind) is None:
             # Answered in the request (CRM API) or a channel without outbound sending.
-            Message.objects.filter(pk=message_id).update(delivery_status=Message.Delivery.SENT)
+            message_sent(message=message, attempted=False)
             return None
         return message, route
 
 
 def delivery_finish(*, message: Message, result: SendResult) -> Delivered:
-    now = timezone.now()
-    pieces: dict[str, Any] = {
-        "pieces_sent": F("pieces_sent") + len(result.external_ids),
-        "delivery_attempts": F("delivery_attempts") + 1,
-        "updated_at": now,
-    }
-    if result.external_ids and message.pieces_sent == 0:
-        pieces["external_id"] = result.external_ids[0]  # the first piece stands for all
     if result.ok:
-        Message.objects.filter(pk=message.pk).update(
-            delivery_status=Message.Delivery.SENT,
-            delivery_error="",
-            next_attempt_at=None,
-            **pieces,
-        )
+        message_sent(message=message, external_ids=result.external_ids)
         return Delivered("sent")
     attempt = message.delivery_attempts + 1
     wait = None if result.permanent else retry_delay(attempt=attempt, asked=result.retry_after)
     if wait is None:
-        Message.objects.filter(pk=message.pk).update(**pieces)
-        _fail(message, result.error or "delivery failed", flag=True)
+        _fail(
+            message, result.error or "delivery failed", flag=True, external_ids=result.external_ids
+        )
         return Delivered("failed")
-    retry_at = now + timedelta(seconds=wait)
-    Message.objects.filter(pk=message.pk).update(
-        delivery_status=Message.Delivery.PENDING,
-        delivery_error=(result.error or "delivery failed")[:1000],
-        next_attempt_at=retry_at,
-        **pieces,
+    retry_at = timezone.now() + timedelta(seconds=wait)
+    message_retry_later(
+        message=message,
+        error=result.error or "delivery failed",
+        retry_at=retry_at,
+        external_ids=result.external_ids,
     )
     logger.info(
         "message %s: attempt %d failed (%s), retry in %.1f s",
@@ -128,12 +115,11 @@ def delivery_finish(*, message: Message, result: SendResult) -> Delivered:
     return Delivered("retry", retry_at)
 
 
-def _fail(message: Message, reason: str, *, flag: bool) -> None:
-    Message.objects.filter(pk=message.pk).update(
-        delivery_status=Message.Delivery.FAILED,
-        delivery_error=reason[:1000],
-        next_attempt_at=None,
-        updated_at=timezone.now(),
+def _fail(
+    message: Message, reason: str, *, flag: bool, external_ids: list[str] | None = None
+) -> None:
+    message_failed(
+        message=message, error=reason, external_ids=external_ids, attempted=external_ids is not None
     )
     if flag:
         conversation_flag(conversation=message.conversation, reason=f"delivery failed: {reason}")
@@ -187,14 +173,6 @@ async def conversation_deliver(conversation_id: int) -> datetime | None:
 
 # Delivery statuses the platform reports ------------------------------------------------
 
-_DELIVERY_ORDER = [
-    Message.Delivery.PENDING,
-    Message.Delivery.SENDING,
-    Message.Delivery.SENT,
-    Message.Delivery.DELIVERED,
-    Message.Delivery.READ,
-]
-
 
 def delivery_status_update(
     *, tenant: Tenant, external_id: str, status: str, error: str = ""
@@ -205,29 +183,16 @@ def delivery_status_update(
     undoes "read". "failed" (before delivery) stores ``error`` and flags the conversation
     for a rep. An id that is not one of this tenant's replies changes nothing.
     """
-    if status == Message.Delivery.FAILED:
-        earlier = _DELIVERY_ORDER[:3]
-    elif status in _DELIVERY_ORDER:
-        earlier = _DELIVERY_ORDER[: _DELIVERY_ORDER.index(status)]
-    else:
-        return False
-    fields: dict[str, Any] = {"delivery_status": status, "updated_at": timezone.now()}
-    if status == Message.Delivery.FAILED:
-        fields["delivery_error"] = (error or "delivery failed")[:1000]
     with tenant_scope(tenant):
-        ours = Message.objects.filter(
-            tenant=tenant,
-            external_id=external_id,
-            role__in=[Message.Role.ASSISTANT, Message.Role.AGENT],
+        message = message_status_from_platform(
+            tenant=tenant, external_id=external_id, status=status, error=error
         )
-        if not ours.filter(delivery_status__in=earlier).update(**fields):
+        if message is None:
             return False
         if status == Message.Delivery.FAILED:
-            message = ours.select_related("conversation").first()
-            if message is not None:
-                reason = error or "delivery failed"
-                conversation_flag(
-                    conversation=message.conversation, reason=f"delivery failed: {reason}"
-                )
-                logger.warning("message %s not delivered: %s", message.pk, reason)
+            reason = error or "delivery failed"
+            conversation_flag(
+                conversation=message.conversation, reason=f"delivery failed: {reason}"
+            )
+            logger.warning("message %s not delivered: %s", message.pk, reason)
     return True

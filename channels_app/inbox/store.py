@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from channels_app.live import conversation_notify_on_commit
 from channels_app.models import ChannelAccount, ConversationRoute
 from crm.models import Conversation, Message
-from crm.services import contact_get_or_create_for_platform, conversation_open, message_add
+from crm.services import (
+    contact_get_or_create_for_platform,
+    conversation_open,
+    message_add,
+    messages_mark_handled,
+)
 
 
 @dataclass
@@ -92,7 +96,7 @@ def _store(
                 metadata=inbound.metadata,
             )
             if canned_reply:
-                Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
+                messages_mark_handled(message_ids=[message.pk])
                 if conversation.status == Conversation.Status.ACTIVE:
                     message_add(
                         conversation=conversation, role=Message.Role.ASSISTANT, content=canned_reply

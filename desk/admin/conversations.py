@@ -46,19 +46,19 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
+from crm.admin_base import CrmRecordAdmin
+from crm.audit import Actor, user_display_name
 from crm.models import Conversation, Message, Platform
-from desk.services import (
-    REPLY_MAX_CHARS,
-    conversation_assign,
+from crm.selectors import audit_trail
+from crm.services import (
     conversation_close,
     conversation_hand_back,
     conversation_refusal,
-    conversation_reply,
     conversation_take_over,
-    user_display_name,
 )
+from desk.audit import audit_trail_table
+from desk.services import REPLY_MAX_CHARS, conversation_reply
 from desk.transcript import transcript_rows, transcript_table
-from tenants.admin_base import TenantOwnedAdmin
 
 EMPTY = "—"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -137,7 +137,7 @@ def _annotate(queryset: QuerySet) -> QuerySet:
 
 
 @admin.register(Conversation)
-class ConversationAdmin(TenantOwnedAdmin):
+class ConversationAdmin(CrmRecordAdmin):
     list_display = [
         "contact_name",
         "company",
@@ -214,6 +214,7 @@ class ConversationAdmin(TenantOwnedAdmin):
                 },
             ),
             ("Transcript", {"fields": ["transcript"], "classes": ["wide"]}),
+            ("Audit trail", {"fields": ["audit_trail"], "classes": ["wide"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -227,6 +228,7 @@ class ConversationAdmin(TenantOwnedAdmin):
             "status",
             "attention",
             "transcript",
+            "audit_trail",
             "last_activity_at",
             "closed_at",
             "prompt_tokens",
@@ -354,6 +356,10 @@ class ConversationAdmin(TenantOwnedAdmin):
             json_url=reverse("admin:crm_conversation_messages", args=[obj.pk]),
         )
 
+    @admin.display(description="audit trail")
+    def audit_trail(self, obj: Conversation) -> str:
+        return audit_trail_table(audit_trail(conversation=obj))
+
     def render_change_form(
         self,
         request: HttpRequest,
@@ -403,17 +409,6 @@ class ConversationAdmin(TenantOwnedAdmin):
 
     # ---- writes go through the services ---------------------------------------------
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        # Only what the form changed: the inbox writes this row too (status, lease, activity).
-        fields = [name for name in form.changed_data if name != "assigned_rep"]
-        if fields:
-            obj.save(update_fields=[*fields, "updated_at"])
-        if "assigned_rep" in form.changed_data:
-            conversation_assign(conversation=obj, rep=obj.assigned_rep, actor=request.user)
-
     def get_urls(self) -> list:
         def route(suffix: str, view: Any, name: str) -> Any:
             return path(
@@ -455,7 +450,7 @@ class ConversationAdmin(TenantOwnedAdmin):
 
     def take_over_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def take(obj: Conversation) -> None:
-            conversation_take_over(conversation=obj, actor=request.user)
+            conversation_take_over(conversation=obj, actor=Actor.rep(request.user))
 
         return self._act(request, object_id, take, "You took the conversation over.")
 
@@ -469,7 +464,7 @@ class ConversationAdmin(TenantOwnedAdmin):
 
     def hand_back_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def hand_back(obj: Conversation) -> None:
-            conversation_hand_back(conversation=obj, actor=request.user)
+            conversation_hand_back(conversation=obj, actor=Actor.rep(request.user))
 
         return self._act(
             request, object_id, hand_back, "Handed back: the bot answers the next message."
@@ -477,7 +472,7 @@ class ConversationAdmin(TenantOwnedAdmin):
 
     def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def close(obj: Conversation) -> None:
-            conversation_close(conversation=obj, actor=request.user)
+            conversation_close(conversation=obj, actor=Actor.rep(request.user))
 
         return self._act(request, object_id, close, "Conversation closed.")
 
@@ -493,7 +488,7 @@ class ConversationAdmin(TenantOwnedAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(TenantOwnedAdmin):
+class MessageAdmin(CrmRecordAdmin):
     list_display = ["__str__", "conversation", "role", "delivery_status", "created_at"]
     list_filter = ["role", "delivery_status"]
     list_select_related = ["conversation__contact"]

@@ -25,15 +25,18 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
+from crm.admin_base import CrmRecordAdmin
+from crm.audit import Actor
 from crm.models import (
     LeadOpportunity,
     Message,
-    OpportunityEvent,
     OpportunityProductRecommendation,
 )
+from crm.selectors import audit_trail
 from crm.services import opportunity_assign, opportunity_status_set
+from desk.audit import audit_trail_table
 from desk.csv_export import csv_response
-from tenants.admin_base import TenantOwnedAdmin, TenantOwnedInline
+from tenants.admin_base import TenantOwnedInline
 from tenants.models import Membership
 from tenants.selectors import tenant_members
 
@@ -132,7 +135,7 @@ class RecommendationInline(TenantOwnedInline):
 
 
 @admin.register(LeadOpportunity)
-class LeadOpportunityAdmin(TenantOwnedAdmin):
+class LeadOpportunityAdmin(CrmRecordAdmin):
     list_display = [
         "status",
         "contact_name",
@@ -168,7 +171,7 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
         "move_to_needs_expert",
         "move_to_closed",
         "export_csv",
-        *TenantOwnedAdmin.actions,
+        *CrmRecordAdmin.actions,
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -319,47 +322,9 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
 
     @admin.display(description="audit trail")
     def audit_trail(self, obj: LeadOpportunity) -> str:
-        events = list(obj.events.select_related("actor").order_by("created_at", "pk"))
-        if not events:
-            return "No changes yet."
-        rows = []
-        for event in events:
-            from_value, to_value = event.from_value, event.to_value
-            if event.action == OpportunityEvent.Action.STATUS_CHANGED:
-                from_value, to_value = _status_label(from_value), _status_label(to_value)
-            rows.append(
-                (
-                    _when(event.created_at),
-                    _user_label(event.actor) or "system",
-                    event.get_action_display(),
-                    from_value or EMPTY,
-                    to_value or EMPTY,
-                )
-            )
-        body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
-        )
-        return _table(["when", "who", "what", "from", "to"], body)
+        return audit_trail_table(audit_trail(opportunity=obj))
 
     # ---- writes go through the services ---------------------------------------------
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        changed = set(form.changed_data)
-        status, rep = obj.status, obj.assigned_rep
-        # The row is saved with its old status and rep; the services then change them
-        # and write the audit trail.
-        if "status" in changed:
-            obj.status = form.initial["status"]
-        if "assigned_rep" in changed:
-            obj.assigned_rep_id = form.initial["assigned_rep"]
-        super().save_model(request, obj, form, change)
-        if "status" in changed:
-            opportunity_status_set(opportunity=obj, status=status, actor=request.user)
-        if "assigned_rep" in changed:
-            opportunity_assign(opportunity=obj, rep=rep, actor=request.user)
 
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -372,7 +337,7 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
         me = request.user
         for opportunity in queryset:
             try:
-                if opportunity_assign(opportunity=opportunity, rep=me, actor=me):
+                if opportunity_assign(opportunity=opportunity, rep=me, actor=Actor.rep(me)):
                     count += 1
             except ValidationError as exc:
                 self.message_user(request, f"{opportunity}: {exc.messages[0]}", messages.ERROR)
@@ -382,7 +347,9 @@ class LeadOpportunityAdmin(TenantOwnedAdmin):
         count = sum(
             1
             for opportunity in queryset
-            if opportunity_status_set(opportunity=opportunity, status=status, actor=request.user)
+            if opportunity_status_set(
+                opportunity=opportunity, status=status, actor=Actor.rep(request.user)
+            )
         )
         label = _status_label(status)
         self.message_user(
@@ -468,23 +435,3 @@ def _opportunities_csv(queryset: QuerySet, *, filename: str) -> HttpResponse:
             ]
         )
     return csv_response(filename=filename, header=CSV_HEADER, rows=rows)
-
-
-@admin.register(OpportunityEvent)
-class OpportunityEventAdmin(TenantOwnedAdmin):
-    """The audit trail of every opportunity: read-only, written by the CRM services."""
-
-    list_display = ["created_at", "opportunity", "action", "from_value", "to_value", "actor"]
-    list_filter = ["action"]
-    list_select_related = ["opportunity", "actor", "tenant"]
-    search_fields = ["from_value", "to_value", "actor__email"]
-    readonly_fields = ["opportunity", "action", "from_value", "to_value", "actor"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

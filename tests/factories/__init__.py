@@ -15,13 +15,13 @@ from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import (
+    AuditEntry,
     Company,
     CompanyDivision,
     Contact,
     Conversation,
     LeadOpportunity,
     Message,
-    OpportunityEvent,
     OpportunityProductRecommendation,
     Platform,
 )
@@ -157,12 +157,12 @@ class RecommendationFactory(TenantOwnedFactory):
     justification = "Covers the requested range."
 
 
-class OpportunityEventFactory(TenantOwnedFactory):
+class AuditEntryFactory(TenantOwnedFactory):
     class Meta:
-        model = OpportunityEvent
+        model = AuditEntry
 
     opportunity = factory.SubFactory(LeadOpportunityFactory, tenant=SAME_TENANT)
-    action = OpportunityEvent.Action.STATUS_CHANGED
+    action = "crm.opportunity.status_changed"
     from_value = LeadOpportunity.Status.QUALIFIED
     to_value = LeadOpportunity.Status.NEEDS_EXPERT
 
@@ -221,5 +221,5 @@ FACTORIES: dict[type, type[DjangoModelFactory]] = {
     Message: MessageFactory,
     LeadOpportunity: LeadOpportunityFactory,
     OpportunityProductRecommendation: RecommendationFactory,
-    OpportunityEvent: OpportunityEventFactory,
+    AuditEntry: AuditEntryFactory,
 }

@@ -13,7 +13,7 @@ from django.urls import reverse
 from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
-from crm.models import CompanyDivision, Contact, Conversation, LeadOpportunity, OpportunityEvent
+from crm.models import AuditEntry, CompanyDivision, Contact, Conversation, LeadOpportunity
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.helpers import tenant_owned_models
@@ -42,7 +42,7 @@ READ_ONLY_FOR = {
     LLMCall: {"owner", "teammate"},
     ConversationRoute: {"owner", "teammate"},
     InboundEvent: {"owner", "teammate"},
-    OpportunityEvent: {"owner", "teammate"},
+    AuditEntry: {"owner", "teammate"},
 }
 
 

@@ -18,7 +18,6 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -32,9 +31,9 @@ from channels_app.tasks import conversation_answer_enqueue
 from channels_app.widget.consumers import answers_wait
 from channels_app.widget.services import visitor_message_store, visitor_token
 from config.asgi import application
-from crm.models import Conversation, Message, Platform
+from crm.models import AuditEntry, Conversation, Message, Platform
 from tenants.models import Membership
-from tenants.scoping import scopes_disabled, tenant_scope
+from tenants.scoping import tenant_scope
 from tenants.services import member_ensure
 from tests.conftest import PASSWORD
 from tests.factories import (
@@ -156,9 +155,9 @@ def messages_of(conversation: Conversation, role: str | None = None) -> list[Mes
 
 
 def history(conversation: Conversation) -> list[str]:
-    with scopes_disabled():
-        entries = LogEntry.objects.filter(object_id=str(conversation.pk)).order_by("pk")
-        return [e.change_message.split(":")[0] for e in entries]
+    with tenant_scope(conversation.tenant):
+        entries = AuditEntry.objects.filter(conversation=conversation).order_by("pk")
+        return [e.action for e in entries]
 
 
 # the list ----------------------------------------------------------------------------
@@ -308,7 +307,7 @@ def test_take_over_stops_the_bot(client, chat, bot, telegram, teammate):
     assert response.status_code == 302
     chat = reload(chat)
     assert (chat.status, chat.assigned_rep) == (Status.HANDED_OFF, teammate)
-    assert history(chat) == ["desk.conversation.taken_over"]
+    assert history(chat) == ["crm.conversation.taken_over"]
 
     customer_says(bot, "¿Sigue ahí?")
     run_worker()
@@ -389,7 +388,7 @@ def test_hand_back_lets_the_bot_answer_again(
     customer_says(bot, "¿Y el rango?")
     run_worker()
     assert telegram.sent(CHAT) == ["Con gusto: el TU-5200 mide de 0 a 1000 NTU."]
-    assert history(chat) == ["desk.conversation.taken_over", "desk.conversation.handed_back"]
+    assert history(chat) == ["crm.conversation.taken_over", "crm.conversation.handed_back"]
 
 
 def test_close(client, chat, teammate):
@@ -397,7 +396,7 @@ def test_close(client, chat, teammate):
     assert client.post(url(chat, "close")).status_code == 302
     chat = reload(chat)
     assert chat.status == Status.CLOSED and chat.closed_at is not None
-    assert history(chat) == ["desk.conversation.closed"]
+    assert history(chat) == ["crm.conversation.closed"]
     html = client.get(url(chat)).content.decode()
     assert 'name="close"' not in html and 'name="take_over"' in html
 
@@ -443,7 +442,7 @@ def test_a_tenant_admin_assigns_in_the_form_a_rep_cannot(client, chat, owner, te
     assert client.post(url(chat), form).status_code == 302
     chat = reload(chat)
     assert (chat.assigned_rep, chat.summary, chat.status) == (rival, "Pide TU-5200", Status.ACTIVE)
-    assert "desk.conversation.assigned" in history(chat)
+    assert "crm.conversation.assigned" in history(chat)
 
     login(client, teammate)
     assert client.post(url(chat), {**form, "assigned_rep": teammate.pk}).status_code == 302

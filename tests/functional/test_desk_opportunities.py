@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import (
+    AuditEntry,
     LeadOpportunity,
     Message,
-    OpportunityEvent,
     Platform,
 )
 from crm.services import opportunity_assign
@@ -157,7 +157,7 @@ def _events(desk: Desk, opportunity: LeadOpportunity) -> list[tuple[str, str, st
     with tenant_scope(desk.tenant):
         return [
             (e.action, e.from_value, e.to_value, e.actor)
-            for e in OpportunityEvent.objects.filter(opportunity=opportunity)
+            for e in AuditEntry.objects.filter(opportunity=opportunity)
         ]
 
 
@@ -293,7 +293,7 @@ def test_assign_to_me_records_who_and_when(client, desk, owner, teammate):
     ]
     assert _events(desk, desk.old) == [("crm.opportunity.assigned", "", owner.username, owner)]
     with tenant_scope(desk.tenant):
-        event = OpportunityEvent.objects.get(opportunity=desk.fresh)
+        event = AuditEntry.objects.get(opportunity=desk.fresh)
     assert before <= event.created_at <= timezone.now()
     # running it again changes nothing and records nothing
     _act(client, "assign_to_me", desk.fresh)
@@ -320,9 +320,7 @@ def test_status_actions_record_the_trail(client, desk, teammate):
     assert _events(desk, desk.old) == [(changed, "needs_expert", "closed", teammate)]
     with tenant_scope(desk.tenant):
         times = list(
-            OpportunityEvent.objects.filter(opportunity=desk.fresh).values_list(
-                "created_at", flat=True
-            )
+            AuditEntry.objects.filter(opportunity=desk.fresh).values_list("created_at", flat=True)
         )
     assert all(before <= t <= timezone.now() for t in times)
     _act(client, "move_to_closed", desk.fresh)
@@ -367,13 +365,17 @@ def test_editing_status_and_rep_in_the_form_records_events(client, desk, owner, 
         "Turbidez",
     )
     assert _events(desk, desk.fresh) == [
+        ("crm.opportunity.updated", "", "", owner),  # the problem statement, with its text
         ("crm.opportunity.status_changed", "qualified", "closed", owner),
         ("crm.opportunity.assigned", teammate.username, owner.username, owner),
     ]
+    with tenant_scope(desk.tenant):
+        edit = AuditEntry.objects.filter(opportunity=desk.fresh).first()
+    assert edit is not None and edit.changes["problem_statement"][1] == "Turbidez"
     # saving again without a change records nothing
     data = _form_data(client.get(_change(desk.fresh)))
     assert client.post(_change(desk.fresh), data).status_code == 302
-    assert len(_events(desk, desk.fresh)) == 2
+    assert len(_events(desk, desk.fresh)) == 3
 
 
 def test_assigning_another_tenants_user_is_refused(desk, outsider):
@@ -473,7 +475,7 @@ def test_outsider_actions_never_touch_tenant_a(client, desk, outsider, tenant_b)
     assert (desk.fresh.status, desk.fresh.assigned_rep_id) != (STATUS.CLOSED, outsider.pk)
     assert desk.fresh.status == STATUS.QUALIFIED
     with scopes_disabled():
-        assert not OpportunityEvent.objects.exists()
+        assert not AuditEntry.objects.exists()
     response = _act(client, "export_csv", desk.fresh, desk.other_tenant)
     rows = _csv_rows(response)
     assert [row[0] for row in rows[1:]] == [str(desk.other_tenant.pk)]
@@ -488,7 +490,7 @@ def viewer(tenant_a):
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="crm",
-            codename__in=["view_leadopportunity", "view_opportunityevent"],
+            codename__in=["view_leadopportunity", "view_auditentry"],
         )
     )
     return user
@@ -515,11 +517,11 @@ def test_without_change_permission_no_action_runs(client, desk, viewer):
 
 
 def test_tenant_admin_and_rep_groups_can_read_the_trail(client, desk, owner, teammate):
-    events_url = reverse("admin:crm_opportunityevent_changelist")
+    events_url = reverse("admin:crm_auditentry_changelist")
     for user in (owner, teammate):
         client.force_login(user)
         assert client.get(events_url).status_code == 200
-        assert client.get(reverse("admin:crm_opportunityevent_add")).status_code == 403
+        assert client.get(reverse("admin:crm_auditentry_add")).status_code == 403
 
 
 # ---- query count ------------------------------------------------------------------
@@ -585,5 +587,5 @@ def test_operator_sees_every_tenant_but_cannot_take_opportunities(client, desk, 
     desk.fresh.refresh_from_db()
     assert desk.fresh.assigned_rep != operator
     with scopes_disabled():
-        assert not OpportunityEvent.objects.exists()
+        assert not AuditEntry.objects.exists()
     assert client.get(_change(desk.other_tenant)).status_code == 200

@@ -1,0 +1,146 @@
+"""The CRM's one audit trail: :func:`audit_record` is the only writer of ``AuditEntry``.
+
+Every state change of an opportunity, a conversation or a contact made through
+``crm.services`` is recorded with its actor (:class:`Actor`: a sales rep, the AI agent,
+an integration, or the system) and what changed (``{field: [before, after]}``), in the
+same transaction as the change. The opportunity and conversation pages of the desk
+show the entries (``crm.selectors.audit_trail``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm.models import AuditEntry, Contact, Conversation, LeadOpportunity
+from tenants.models import Tenant
+
+Kind = AuditEntry.ActorKind
+
+
+def user_display_name(user: Any) -> str:
+    """How a rep is named to customers, in the transcript and in the audit trail."""
+    return str(user.get_full_name() or user.get_username()).strip()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: build one with :meth:`rep`, :meth:`agent`, :meth:`integration`
+    or :meth:`system`."""
+
+    kind: str
+    user: Any = None  # the rep's user, for kind "rep"
+    name: str = ""
+
+    @classmethod
+    def rep(cls, user: Any) -> Actor:
+        return cls(kind=Kind.REP, user=user, name=user_display_name(user)[:150])
+
+    @classmethod
+    def agent(cls) -> Actor:
+        return cls(kind=Kind.AGENT, name="AI agent")
+
+    @classmethod
+    def integration(cls, name: str) -> Actor:
+        return cls(kind=Kind.INTEGRATION, name=name[:150] or "Integration")
+
+    @classmethod
+    def system(cls, name: str = "System") -> Actor:
+        return cls(kind=Kind.SYSTEM, name=name[:150])
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user is not None else None
+
+
+SYSTEM = Actor.system()
+
+
+def as_actor(actor: Actor | Any) -> Actor:
+    """An :class:`Actor`; a staff user given instead acts as a rep."""
+    return actor if isinstance(actor, Actor) else Actor.rep(actor)
+
+
+class Action:
+    """The dotted names of the audit trail."""
+
+    CONTACT_UPDATED = "crm.contact.updated"
+    CONVERSATION_TAKEN_OVER = "crm.conversation.taken_over"
+    CONVERSATION_HANDED_OFF = "crm.conversation.handed_off"
+    CONVERSATION_HANDED_BACK = "crm.conversation.handed_back"
+    CONVERSATION_CLOSED = "crm.conversation.closed"
+    CONVERSATION_REOPENED = "crm.conversation.reopened"
+    CONVERSATION_ASSIGNED = "crm.conversation.assigned"
+    CONVERSATION_FLAGGED = "crm.conversation.flagged"
+    CONVERSATION_UPDATED = "crm.conversation.updated"
+    OPPORTUNITY_CREATED = "crm.opportunity.created"
+    OPPORTUNITY_UPDATED = "crm.opportunity.updated"
+    OPPORTUNITY_STATUS_CHANGED = "crm.opportunity.status_changed"
+    OPPORTUNITY_ASSIGNED = "crm.opportunity.assigned"
+    RECOMMENDATION_CREATED = "crm.opportunity.recommendation_created"
+    RECOMMENDATION_UPDATED = "crm.opportunity.recommendation_updated"
+    CONVERSATION_DELETED = "crm.conversation.deleted"
+    CONVERSATION_RESTORED = "crm.conversation.restored"
+    OPPORTUNITY_DELETED = "crm.opportunity.deleted"
+    OPPORTUNITY_RESTORED = "crm.opportunity.restored"
+
+
+LABELS = {
+    Action.CONTACT_UPDATED: "Contact updated",
+    Action.CONVERSATION_TAKEN_OVER: "Taken over",
+    Action.CONVERSATION_HANDED_OFF: "Handed off to a rep",
+    Action.CONVERSATION_HANDED_BACK: "Handed back to the bot",
+    Action.CONVERSATION_CLOSED: "Closed",
+    Action.CONVERSATION_REOPENED: "Reopened",
+    Action.CONVERSATION_ASSIGNED: "Assigned",
+    Action.CONVERSATION_FLAGGED: "Flagged for a rep",
+    Action.CONVERSATION_UPDATED: "Edited",
+    Action.OPPORTUNITY_CREATED: "Created",
+    Action.OPPORTUNITY_UPDATED: "Updated",
+    Action.OPPORTUNITY_STATUS_CHANGED: "Status changed",
+    Action.OPPORTUNITY_ASSIGNED: "Assigned",
+    Action.RECOMMENDATION_CREATED: "Product recommended",
+    Action.RECOMMENDATION_UPDATED: "Recommendation updated",
+    Action.CONVERSATION_DELETED: "Deleted",
+    Action.CONVERSATION_RESTORED: "Restored",
+    Action.OPPORTUNITY_DELETED: "Deleted",
+    Action.OPPORTUNITY_RESTORED: "Restored",
+}
+
+
+def action_label(action: str) -> str:
+    return LABELS.get(action, action)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)[:150]
+
+
+def audit_record(
+    *,
+    tenant: Tenant,
+    action: str,
+    actor: Actor,
+    opportunity: LeadOpportunity | None = None,
+    conversation: Conversation | None = None,
+    contact: Contact | None = None,
+    from_value: Any = "",
+    to_value: Any = "",
+    changes: dict[str, list[Any]] | None = None,
+    note: str = "",
+) -> AuditEntry:
+    """Record one change with its actor. Call it inside the change's transaction."""
+    return AuditEntry.objects.create(
+        tenant=tenant,
+        action=action,
+        actor_kind=actor.kind,
+        actor=actor.user,
+        actor_name=actor.name[:150],
+        opportunity=opportunity,
+        conversation=conversation,
+        contact=contact,
+        from_value=_text(from_value),
+        to_value=_text(to_value),
+        changes=changes or {},
+        note=note[:300],
+    )
