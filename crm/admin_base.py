@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from crm.audit import Actor
 from crm.services import record_save, records_hard_delete, records_restore, records_soft_delete
 from tenants.admin_base import TenantOwnedAdmin
+from tenants.scoping import SoftDeleteQuerySet
 
 
 class CrmRecordAdmin(TenantOwnedAdmin):
@@ -29,8 +30,8 @@ class CrmRecordAdmin(TenantOwnedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         records_soft_delete(rows=queryset, actor=Actor.rep(request.user))
 
-    def rows_restore(self, request: HttpRequest, queryset: QuerySet) -> int:
+    def rows_restore(self, request: HttpRequest, queryset: SoftDeleteQuerySet) -> int:
         return records_restore(queryset=queryset, actor=Actor.rep(request.user))
 
-    def rows_hard_delete(self, request: HttpRequest, queryset: QuerySet) -> int:
+    def rows_hard_delete(self, request: HttpRequest, queryset: SoftDeleteQuerySet) -> int:
         return records_hard_delete(queryset=queryset, actor=Actor.rep(request.user))

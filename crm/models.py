@@ -119,7 +119,7 @@ class Contact(TenantOwnedModel):
 
     @property
     def company(self) -> Company | None:
-        return self.division.company if self.division_id else None
+        return self.division.company if self.division is not None else None
 
 
 class Conversation(AssignedRepMixin, TenantOwnedModel):

@@ -9,7 +9,7 @@ rows can be listed and restored, and superusers get a tenant filter.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,6 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from tenants.models import TenantOwnedModel
+from tenants.scoping import SoftDeleteQuerySet
 from tenants.selectors import tenant_members
 
 
@@ -174,10 +175,10 @@ class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
         """Save a row of this admin's form (``form`` None: a row of an inline)."""
         obj.save()
 
-    def rows_restore(self, request: HttpRequest, queryset: QuerySet) -> int:
+    def rows_restore(self, request: HttpRequest, queryset: SoftDeleteQuerySet) -> int:
         return int(queryset.restore())
 
-    def rows_hard_delete(self, request: HttpRequest, queryset: QuerySet) -> int:
+    def rows_hard_delete(self, request: HttpRequest, queryset: SoftDeleteQuerySet) -> int:
         return int(queryset.hard_delete()[0])
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
@@ -194,12 +195,14 @@ class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
 
     @admin.action(description="Restore selected deleted rows", permissions=["change"])
     def restore_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = self.rows_restore(request, queryset.filter(is_deleted=True))
+        count = self.rows_restore(
+            request, cast(SoftDeleteQuerySet, queryset.filter(is_deleted=True))
+        )
         self.message_user(request, f"Restored {count} row(s).", messages.SUCCESS)
 
     @admin.action(description="Delete permanently (operators)", permissions=["hard_delete"])
     def hard_delete_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = self.rows_hard_delete(request, queryset)
+        count = self.rows_hard_delete(request, cast(SoftDeleteQuerySet, queryset))
         self.message_user(request, f"Permanently deleted {count} row(s).", messages.WARNING)
 
     def has_hard_delete_permission(self, request: HttpRequest) -> bool:

@@ -22,7 +22,7 @@ from tenants.models import Tenant
 
 Delivery = Message.Delivery
 
-DELIVERY_ORDER = [
+DELIVERY_ORDER: list[str] = [
     Delivery.PENDING,
     Delivery.SENDING,
     Delivery.SENT,

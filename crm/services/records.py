@@ -12,13 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 
 from crm.audit import Actor, audit_record
 from crm.models import Contact, Conversation, LeadOpportunity
 from crm.services.contacts import contact_edit
 from crm.services.conversations import conversation_edit
 from crm.services.opportunities import opportunity_edit
+from tenants.scoping import SoftDeleteQuerySet
 
 
 @transaction.atomic
@@ -36,13 +37,13 @@ def record_save(*, obj: Model, changed: list[str], actor: Actor, created: bool) 
 
 def _trail(rows: Iterable[Any], actor: Actor, verb: str) -> None:
     for row in rows:
-        if isinstance(row, (Conversation, LeadOpportunity)):
-            kind = "conversation" if isinstance(row, Conversation) else "opportunity"
+        if isinstance(row, Conversation):
             audit_record(
-                tenant=row.tenant,
-                action=f"crm.{kind}.{verb}",
-                actor=actor,
-                **{kind: row},
+                tenant=row.tenant, action=f"crm.conversation.{verb}", actor=actor, conversation=row
+            )
+        elif isinstance(row, LeadOpportunity):
+            audit_record(
+                tenant=row.tenant, action=f"crm.opportunity.{verb}", actor=actor, opportunity=row
             )
 
 
@@ -57,7 +58,7 @@ def records_soft_delete(*, rows: Iterable[Any], actor: Actor) -> int:
 
 
 @transaction.atomic
-def records_restore(*, queryset: QuerySet[Any], actor: Actor) -> int:
+def records_restore(*, queryset: SoftDeleteQuerySet[Any], actor: Actor) -> int:
     rows = list(queryset.filter(is_deleted=True))
     count = int(queryset.filter(pk__in=[r.pk for r in rows]).restore())
     _trail(rows, actor, "restored")
@@ -65,6 +66,6 @@ def records_restore(*, queryset: QuerySet[Any], actor: Actor) -> int:
 
 
 @transaction.atomic
-def records_hard_delete(*, queryset: QuerySet[Any], actor: Actor) -> int:
+def records_hard_delete(*, queryset: SoftDeleteQuerySet[Any], actor: Actor) -> int:
     """Remove the rows for good (operators only; their audit entries go with them)."""
     return int(queryset.hard_delete()[0])
