@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test lint check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
+.PHONY: run worker test lint typecheck check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,5 +68,10 @@ bench-soak: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+## typecheck: mypy with django-stubs on the apps (configured in pyproject.toml; strict on
+## services and selectors)
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

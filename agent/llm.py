@@ -167,9 +167,10 @@ async def _complete(client: openai.AsyncOpenAI, kwargs: dict[str, Any], step: St
     step.model = response.model or step.model
     step.content = message.content or ""
     step.tool_calls = [
-        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments or "")
+        ToolCall(id=call.id, name=function.name, arguments=function.arguments or "")
         for call in (message.tool_calls or [])
-        if getattr(call, "function", None) is not None
+        # Custom tool calls carry no function: not ours to run.
+        if (function := getattr(call, "function", None)) is not None
     ]
     if response.usage:
         step.prompt_tokens = response.usage.prompt_tokens or 0

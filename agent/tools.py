@@ -186,8 +186,8 @@ def search_catalog(state: TurnState, args: SearchCatalogArgs) -> dict[str, Any]:
     hits = search(
         tenant=state.tenant, query=args.query, k=5, filters={"category": args.category or ""}
     )
-    found = Product.objects.filter(pk__in=[h.product_id for h in hits]).only(*BRIEF_FIELDS)
-    products = {p.pk: p for p in found}
+    rows = Product.objects.filter(pk__in=[h.product_id for h in hits]).only(*BRIEF_FIELDS)
+    products = {p.pk: p for p in rows}
     found = [_brief(products[h.product_id]) for h in hits if h.product_id in products]
     return {"products": found} if found else {"products": [], "note": "no matching product"}
 

@@ -80,6 +80,7 @@ class ChannelAccountForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean() returns its cleaned_data
         kind = self.instance.kind if self.instance.pk else data.get("kind")
         used = KIND_FIELDS.get(kind or "", ())
         for name in self.fields:
@@ -90,7 +91,7 @@ class ChannelAccountForm(forms.ModelForm):
         return data
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django's private hook, not in django-stubs
         for name, reason in channel_account_problems(account=self.instance).items():
             self.add_error(name if name in self.fields else None, reason)
 
@@ -182,8 +183,9 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
         return [*fields, "kind"] if obj is not None else fields
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change and getattr(request, "tenant", None) is not None:
-            obj.tenant = request.tenant
+        tenant = self._member_tenant(request)
+        if not change and tenant is not None:
+            obj.tenant = tenant
         api_key = channel_account_save(account=obj)
         if api_key:
             self._show_api_key(request, obj, api_key, rotated=False)

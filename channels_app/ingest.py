@@ -100,17 +100,17 @@ def _alone(write: Write) -> Any:
 
 def _batch(writes: list[Write]) -> list[Any]:
     stored: list[Stored | None] = [None] * len(writes)
-    by_tenant: dict[int, list[int]] = {}
+    by_tenant: dict[int, list[tuple[int, ChannelAccount]]] = {}
     for number, write in enumerate(writes):
         if write.account is not None:
-            by_tenant.setdefault(write.tenant.pk, []).append(number)
+            by_tenant.setdefault(write.tenant.pk, []).append((number, write.account))
     chats: list[tuple[int, int, str]] = []
-    for numbers in by_tenant.values():
-        with tenant_scope(writes[numbers[0]].tenant):
-            requests = [(writes[n].account, writes[n].inbounds) for n in numbers]
-            for number, result in zip(numbers, inbound_events_store_many(requests), strict=True):
+    for entries in by_tenant.values():
+        with tenant_scope(writes[entries[0][0]].tenant):
+            requests = [(account, writes[n].inbounds) for n, account in entries]
+            tenant_stored = inbound_events_store_many(requests)
+            for (number, account), result in zip(entries, tenant_stored, strict=True):
                 stored[number] = result
-                account = writes[number].account
                 chats += [(account.tenant_id, account.pk, a) for a in result.addresses]
     inbound_resolve_enqueue_many(list(dict.fromkeys(chats)))
     results: list[Any] = []

@@ -9,13 +9,14 @@ from urllib.parse import urlsplit
 from channels_app.models import ChannelAccount
 from tenants.models import Tenant
 
-SETTABLE = {
+# Keyed by ChannelAccount.Kind, looked up with the kind's string value.
+SETTABLE: dict[str, tuple[str, ...]] = {
     ChannelAccount.Kind.TELEGRAM: ("bot_token",),
     ChannelAccount.Kind.WHATSAPP: ("phone_number_id", "access_token", "app_secret", "verify_token"),
     ChannelAccount.Kind.WIDGET: ("allowed_origins", "greeting", "color"),
     ChannelAccount.Kind.API: (),
 }
-REQUIRED = {
+REQUIRED: dict[str, tuple[str, ...]] = {
     ChannelAccount.Kind.TELEGRAM: ("bot_token",),
     ChannelAccount.Kind.WHATSAPP: ("phone_number_id", "access_token", "app_secret"),
     ChannelAccount.Kind.WIDGET: ("allowed_origins",),

@@ -191,7 +191,7 @@ def recommendation_top_products(
             tenant=tenant, created_at__gte=period.start, created_at__lt=period.end
         )
         .values("product_sku")
-        .annotate(count=Count("pk"), name=Max("product_name"), product_id=Max("product_id"))
+        .annotate(count=Count("pk"), name=Max("product_name"), latest_product=Max("product_id"))
         .order_by("-count", "product_sku")[:limit]
     )
     return [
@@ -199,7 +199,7 @@ def recommendation_top_products(
             sku=row["product_sku"],
             name=row["name"],
             recommendations=row["count"],
-            product_id=row["product_id"],
+            product_id=row["latest_product"],
         )
         for row in rows
     ]

@@ -59,8 +59,8 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         previous = ""
         if change:
-            previous = Tenant.objects.filter(pk=obj.pk).values_list("logo", flat=True).first()
-        tenant_update(tenant=obj, previous_logo=previous or "")
+            previous = Tenant.objects.filter(pk=obj.pk).values_list("logo", flat=True).first() or ""
+        tenant_update(tenant=obj, previous_logo=previous)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)
@@ -83,8 +83,9 @@ class MemberAddForm(forms.ModelForm):
         model = Membership
         fields = ["role"]
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # a ModelForm's clean() returns its cleaned_data
         tenant = self.scope_tenant or cleaned.get("tenant")
         if tenant is not None and cleaned.get("email"):
             refusal = member_refusal(
@@ -156,7 +157,9 @@ class MembershipAdmin(TenantOwnedAdmin):
                 readonly.append("role")  # nor demoted by oneself: another admin does that
         return readonly
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         if obj is None:
             tenant = getattr(request, "tenant", None)
             fields = ["role"] + (["tenant"] if tenant is None else [])
@@ -168,7 +171,7 @@ class MembershipAdmin(TenantOwnedAdmin):
                     "Meta": type("Meta", (), {"model": Membership, "fields": fields}),
                 },
             )
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         if change:

@@ -7,8 +7,10 @@ migrations; this keeps that a one-liner. Permissions are created on the spot
 
 from __future__ import annotations
 
+from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 
 def grant_role_permissions(
@@ -16,9 +18,10 @@ def grant_role_permissions(
 ) -> migrations.RunPython:
     """``role_permissions``: group name -> permission codenames of ``app_label``."""
 
-    def grant(apps, schema_editor):  # type: ignore[no-untyped-def]
+    def grant(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         app_config = apps.get_app_config(app_label)
-        app_config.models_module = True
+        # create_permissions() skips an app without models; it only tests this for truth.
+        app_config.models_module = True  # type: ignore[assignment]
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
         Group = apps.get_model("auth", "Group")
@@ -31,7 +34,7 @@ def grant_role_permissions(
                 )
             )
 
-    def revoke(apps, schema_editor):  # type: ignore[no-untyped-def]
+    def revoke(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         Group = apps.get_model("auth", "Group")
         Permission = apps.get_model("auth", "Permission")
         for group in Group.objects.filter(name__in=list(role_permissions)):

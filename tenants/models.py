@@ -140,7 +140,8 @@ class TenantOwnedModel(TenantModel, SoftDeleteModel, AuditModel):
         """Names of foreign keys that point at another tenant's rows."""
         wrong = []
         for field in self._meta.concrete_fields:
-            if not field.is_relation or field.name == "tenant":
+            # A concrete relation is a ForeignKey (or a OneToOneField, its subclass).
+            if not isinstance(field, models.ForeignKey) or field.name == "tenant":
                 continue
             related_model = field.related_model
             if not (
@@ -150,8 +151,10 @@ class TenantOwnedModel(TenantModel, SoftDeleteModel, AuditModel):
             value = getattr(self, field.attname)
             if value is None:
                 continue
-            if field.is_cached(self):
-                related_tenant_id = field.get_cached_value(self).tenant_id
+            cached = field.get_cached_value(self) if field.is_cached(self) else None
+            related_tenant_id: int | None
+            if isinstance(cached, TenantOwnedModel):
+                related_tenant_id = cached.tenant_id
             else:
                 related_tenant_id = (
                     related_model._base_manager.filter(pk=value)
@@ -168,7 +171,8 @@ class TenantOwnedModel(TenantModel, SoftDeleteModel, AuditModel):
             return
         wrong = self.cross_tenant_fields()
         if wrong:
-            names = ", ".join(str(self._meta.get_field(n).verbose_name) for n in wrong)
+            labels = {field.name: field.verbose_name for field in self._meta.concrete_fields}
+            names = ", ".join(str(labels[name]) for name in wrong)
             raise ValidationError(f"{names}: must belong to the same tenant as this record.")
 
 

@@ -11,9 +11,9 @@ which is easy to grep for. A ``None`` tenant is an error, never "all tenants".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import models
 from django.utils import timezone
@@ -72,7 +72,10 @@ def current_tenant() -> Tenant:
     return tenant
 
 
-class SoftDeleteQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class SoftDeleteQuerySet(models.QuerySet[_M]):
     """``delete()`` marks rows deleted; ``hard_delete()`` removes them."""
 
     def delete(self) -> tuple[int, dict[str, int]]:
@@ -98,7 +101,7 @@ def _refuse(self: Any, *args: Any, **kwargs: Any) -> Any:
     )
 
 
-class ScopeMissingQuerySet(SoftDeleteQuerySet):
+class ScopeMissingQuerySet(SoftDeleteQuerySet[_M]):
     """What a tenant-owned manager hands out when no scope is active.
 
     It can be built and chained (forms build querysets at import time) and can
@@ -125,26 +128,32 @@ class ScopeMissingQuerySet(SoftDeleteQuerySet):
     get = _refuse
 
 
-class TenantScopedManager(models.Manager.from_queryset(SoftDeleteQuerySet)):  # type: ignore[misc]
+# A module-level name, so that django-stubs' plugin types the generated manager's methods.
+_SoftDeleteManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class TenantScopedManager(_SoftDeleteManager[_M]):
     """Filters by the active tenant; with ``include_deleted`` it also shows soft-deleted rows."""
 
     def __init__(self, *, include_deleted: bool = False) -> None:
         super().__init__()
         self.include_deleted = include_deleted
 
-    def deconstruct(self) -> tuple[bool, str | None, str | None, tuple, dict]:
+    def deconstruct(
+        self,
+    ) -> tuple[bool, str | None, str | None, Sequence[Any] | None, dict[str, Any]]:
         as_manager, manager_path, qs_path, args, kwargs = super().deconstruct()
         kwargs = {"include_deleted": self.include_deleted} if self.include_deleted else {}
         return as_manager, manager_path, qs_path, args, kwargs
 
-    def get_queryset(self) -> SoftDeleteQuerySet:
+    def get_queryset(self) -> SoftDeleteQuerySet[_M]:
         state = get_scope()
-        if not state.get("_enabled", True):
-            queryset = super().get_queryset()
-        elif state.get("tenant") is None:
+        if state.get("_enabled", True) and state.get("tenant") is None:
             return ScopeMissingQuerySet(self.model, using=self._db)
-        else:
-            queryset = super().get_queryset().filter(tenant=state["tenant"])
+        # The manager is built from SoftDeleteQuerySet, which django-stubs does not see here.
+        queryset = cast(SoftDeleteQuerySet[_M], super().get_queryset())
+        if state.get("_enabled", True):
+            queryset = queryset.filter(tenant=state["tenant"])
         if not self.include_deleted:
             queryset = queryset.filter(is_deleted=False)
         return queryset

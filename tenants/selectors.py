@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled
 
+if TYPE_CHECKING:
+    # The project's user model (AUTH_USER_MODEL is Django's); get_user_model() at run time.
+    from django.contrib.auth.models import User
 
-def membership_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Membership | None:
+
+def membership_for_user(*, user: User | AnonymousUser) -> Membership | None:
     """The user's live membership in an active tenant, or None.
 
     Runs before any scope exists (it is how the scope is found), hence the
@@ -26,7 +32,7 @@ def membership_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Membership
         )
 
 
-def tenant_members(*, tenant: Tenant) -> QuerySet:
+def tenant_members(*, tenant: Tenant) -> QuerySet[User]:
     """Active staff users who are members of ``tenant`` (the choices for an assigned rep)."""
     return (
         get_user_model()

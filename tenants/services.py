@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
@@ -13,6 +14,10 @@ from django.db import transaction
 from tenants.models import Membership, Tenant
 from tenants.roles import ROLE_GROUPS
 from tenants.scoping import scopes_disabled, tenant_scope
+
+if TYPE_CHECKING:
+    # The project's user model (AUTH_USER_MODEL is Django's); get_user_model() at run time.
+    from django.contrib.auth.models import User
 
 
 class MemberError(ValueError):
@@ -64,7 +69,7 @@ def membership_set_role(*, membership: Membership, role: str) -> bool:
     return changed
 
 
-def _user_by_email(email: str) -> AbstractUser | None:
+def _user_by_email(email: str) -> User | None:
     return get_user_model().objects.filter(username__iexact=email.strip().lower()).first()
 
 

@@ -160,7 +160,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     # frames from the browser ---------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if self.account is None:
             return
         if len(text_data or "") > settings.WIDGET_MAX_MESSAGE_CHARS * 6 + 1024:  # not even parsed

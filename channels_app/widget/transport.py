@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from channels.layers import get_channel_layer
 
@@ -75,7 +75,7 @@ class WidgetTransport:
         shown in the history the next time the widget connects.
         """
         out_id = uuid.uuid4().hex
-        speaker = "agent" if role == "agent" else "assistant"
+        speaker: Literal["assistant", "agent"] = "agent" if role == "agent" else "assistant"
         message = schemas.frame(schemas.MessageOut(text=text, id=out_id, role=speaker))
         try:
             sent = await _group_send(route_group(route), {"type": "widget.frame", "frame": message})
