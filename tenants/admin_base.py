@@ -34,7 +34,7 @@ class TenantOwnedForm(forms.ModelForm):
             self.instance.tenant = self.scope_tenant
 
     def _get_validation_exclusions(self) -> set[str]:
-        exclude = super()._get_validation_exclusions()
+        exclude = super()._get_validation_exclusions()  # type: ignore[misc]  # private, unstubbed
         if self.instance.tenant_id is not None:
             exclude.discard("tenant")
         return exclude
@@ -90,7 +90,7 @@ class TenantFieldsMixin:
             exclude.append("tenant")
         return exclude
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
         for name in ("is_deleted", "deleted_at", "created_at", "updated_at"):
             if name not in readonly:
@@ -120,7 +120,7 @@ class ReadOnlyAdminMixin:
 
 
 class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
-    form = TenantOwnedForm
+    form: type[forms.ModelForm[Any]] = TenantOwnedForm
     actions = ["restore_selected", "hard_delete_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -148,8 +148,10 @@ class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
             display.append("tenant")
         return display
 
-    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
+        form = super().get_form(request, obj, change=change, **kwargs)
         return _with_tenant(form, self._member_tenant(request))
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -210,7 +212,7 @@ class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
 
 
 class TenantOwnedInline(TenantFieldsMixin, admin.TabularInline):
-    form = TenantOwnedForm
+    form: type[forms.ModelForm[Any]] = TenantOwnedForm
     extra = 0
 
     def get_exclude(self, request: HttpRequest, obj: Model | None = None) -> Any:
