@@ -10,7 +10,12 @@ class ChannelsAppConfig(AppConfig):
 
         from channels_app.models import ChannelAccount
         from channels_app.selectors import webhook_accounts_forget
+        from channels_app.services import contact_channel_data_erase
+        from crm.events import EventType, event_subscribe
         from tenants.models import Tenant
+
+        # An erased contact (GDPR) is erased from the raw webhook events too.
+        event_subscribe(contact_channel_data_erase, types=[EventType.CONTACT_ERASED])
 
         # A saved or deleted account or tenant must not be served from the webhook cache.
         for model in (ChannelAccount, Tenant):

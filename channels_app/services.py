@@ -6,8 +6,14 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels_app.models import ChannelAccount
+from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
+
+from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
+from crm.events import DomainEvent
 from tenants.models import Tenant
+from tenants.scoping import tenant_scope
 
 # Keyed by ChannelAccount.Kind, looked up with the kind's string value.
 SETTABLE: dict[str, tuple[str, ...]] = {
@@ -124,3 +130,28 @@ def channel_account_rotate_api_key(*, account: ChannelAccount) -> str:
     api_key = account.set_api_key()
     account.save(update_fields=["api_key_hash", "api_key_prefix", "updated_at"])
     return api_key
+
+
+def contact_channel_data_erase(event: DomainEvent) -> None:
+    """``contact.erased``: what the channels hold about the contact goes too: the raw
+    webhook events of its platform identity (text, name, metadata, address) and the
+    addresses its conversations were answered at."""
+    tenant = Tenant.objects.filter(pk=event.tenant_id).first()
+    address = event.data.get("platform_user_id") or ""
+    if tenant is None:
+        return
+    with tenant_scope(tenant), transaction.atomic():
+        if address:
+            InboundEvent.all_objects.filter(
+                account__kind=event.data.get("platform"), address=address
+            ).update(
+                text="[erased]",
+                display_name="",
+                metadata={},
+                address="",
+                # the provider's id names the chat ("tg:<account>:<chat id>:<n>")
+                external_id=Concat(Value("erased:"), Cast("pk", CharField())),
+            )
+        ConversationRoute.all_objects.filter(
+            conversation_id__in=event.data.get("conversation_ids", [])
+        ).update(address="")

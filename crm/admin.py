@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from crm.admin_base import CrmRecordAdmin
+from crm.audit import Actor
 from crm.models import (
     AuditEntry,
     Company,
@@ -10,7 +16,9 @@ from crm.models import (
     Contact,
     OpportunityProductRecommendation,
 )
+from crm.services import contact_erase, contact_export
 from tenants.admin_base import ReadOnlyAdminMixin, TenantOwnedInline
+from tenants.selectors import membership_for_user
 
 
 class DivisionInline(TenantOwnedInline):
@@ -48,6 +56,48 @@ class ContactAdmin(CrmRecordAdmin):
         "division__company__name",
     ]
     autocomplete_fields = ["division"]
+    actions = [*CrmRecordAdmin.actions, "export_personal_data", "erase_personal_data"]
+
+    def has_gdpr_permission(self, request: HttpRequest) -> bool:
+        """Exports and erasures are for the tenant's admins (and operators)."""
+        membership = membership_for_user(user=request.user)
+        return bool(
+            request.user.is_superuser or (membership is not None and membership.is_tenant_admin)
+        )
+
+    @admin.action(description="Export personal data (GDPR, JSON)", permissions=["gdpr"])
+    def export_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        actor = Actor.rep(request.user)
+        data = [contact_export(contact=contact, actor=actor) for contact in queryset]
+        body = json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2)
+        name = f"contact-{data[0]['contact']['id']}" if len(data) == 1 else "contacts"
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.json"'
+        return response
+
+    @admin.action(description="Erase personal data (GDPR)", permissions=["gdpr"])
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        contacts = list(queryset)
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/crm/contact/erase_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Erase personal data?",
+                    "opts": self.model._meta,
+                    "contacts": contacts,
+                    "action": "erase_personal_data",
+                    "selected": [c.pk for c in contacts],
+                },
+            )
+        actor = Actor.rep(request.user)
+        for contact in contacts:
+            contact_erase(contact=contact, actor=actor)
+        self.message_user(
+            request, f"Erased the personal data of {len(contacts)} contact(s).", messages.SUCCESS
+        )
+        return None
 
 
 # Conversations and messages are the sales desk's inbox: desk/admin/conversations.py.

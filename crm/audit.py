@@ -65,6 +65,8 @@ class Action:
     """The dotted names of the audit trail."""
 
     CONTACT_UPDATED = "crm.contact.updated"
+    CONTACT_EXPORTED = "crm.contact.exported"
+    CONTACT_ERASED = "crm.contact.erased"
     CONVERSATION_TAKEN_OVER = "crm.conversation.taken_over"
     CONVERSATION_HANDED_OFF = "crm.conversation.handed_off"
     CONVERSATION_HANDED_BACK = "crm.conversation.handed_back"
@@ -87,6 +89,8 @@ class Action:
 
 LABELS = {
     Action.CONTACT_UPDATED: "Contact updated",
+    Action.CONTACT_EXPORTED: "Data exported (GDPR)",
+    Action.CONTACT_ERASED: "Personal data erased (GDPR)",
     Action.CONVERSATION_TAKEN_OVER: "Taken over",
     Action.CONVERSATION_HANDED_OFF: "Handed off to a rep",
     Action.CONVERSATION_HANDED_BACK: "Handed back to the bot",

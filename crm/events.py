@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 class EventType:
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
+    CONTACT_ERASED = "contact.erased"
     CONVERSATION_CREATED = "conversation.created"
     CONVERSATION_HANDED_OFF = "conversation.handed_off"
     CONVERSATION_HANDED_BACK = "conversation.handed_back"

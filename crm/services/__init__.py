@@ -51,6 +51,7 @@ from crm.services.opportunities import (
     opportunity_status_set,
     recommendation_record,
 )
+from crm.services.privacy import contact_erase, contact_export
 from crm.services.records import (
     record_save,
     records_hard_delete,
@@ -62,6 +63,8 @@ __all__ = [
     "DEFAULT_DIVISION",
     "company_ensure",
     "contact_edit",
+    "contact_erase",
+    "contact_export",
     "contact_get_or_create_for_platform",
     "contact_link_division",
     "contact_update",
