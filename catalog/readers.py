@@ -3,8 +3,10 @@
 :func:`read_catalog` returns the header and a lazy sequence of :class:`RawRow`.
 A problem with the whole file (unknown type, not a real XLSX, invalid JSON, no
 header) raises :class:`CatalogFileError`; a problem with one row (text that is
-not valid in the file's encoding, a JSON item that is not an object) is carried
-on that row so the import reports it and goes on with the others.
+not valid in the file's encoding, a JSON item that is not an object, a CSV row
+with more or fewer fields than the header, or one whose quote is never closed)
+is carried on that row so the import reports it, imports nothing of it, and goes
+on with the others.
 
 Row numbers are what the person who made the file sees: in CSV and XLSX the
 header is row 1 and the first product row 2; in JSON the first item is row 1.
@@ -20,6 +22,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -120,7 +123,11 @@ def _read_csv(data: bytes) -> tuple[list[str], Iterator[RawRow]]:
     if not text.strip():
         raise CatalogFileError("the file is empty")
     header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
+    delimiter = _delimiter(header_line)
+    # The physical lines as the csv module sees them, so that parsing can start again on the
+    # line after a row whose quote was never closed.
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(row for row in reader if any(cell.strip() for cell in row))
     except StopIteration as exc:
@@ -130,33 +137,87 @@ def _read_csv(data: bytes) -> tuple[list[str], Iterator[RawRow]]:
     header = [cell.strip() for cell in header]
     if UNDECODABLE in "".join(header):
         raise CatalogFileError("the header row is not valid text: save the file as CSV UTF-8")
-    return header, _csv_rows(reader, header)
+    return header, _csv_rows(lines, reader.line_num, header, delimiter)
 
 
-def _csv_rows(reader: Any, header: list[str]) -> Iterator[RawRow]:
+def _csv_rows(lines: list[str], start: int, header: list[str], delimiter: str) -> Iterator[RawRow]:
+    """The rows after the header, which ends on line ``start`` (1-based).
+
+    A row must have as many fields as the header (extra fields that are all blank, as a
+    trailing delimiter leaves, are tolerated). A row whose quote is not closed where CSV
+    wants it (an unterminated quote would otherwise swallow the following lines, up to the
+    end of the file or the next stray quote) is reported, and reading resumes on the line
+    after the one the row started on, so the rows it swallowed are read on their own.
+    """
     number = 1
-    while True:
-        number += 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield RawRow(number, {}, f"unreadable CSV row: {exc}")
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        values = dict(zip(header, row, strict=False))
-        bad = [column for column, value in values.items() if UNDECODABLE in value]
-        if bad:
-            yield RawRow(
-                number,
-                values,
-                f"undecodable text in {', '.join(bad)} (not valid UTF-8): save the file as "
-                "CSV UTF-8",
-            )
-            continue
-        yield RawRow(number, values)
+    while start < len(lines):
+        reader = csv.reader(islice(lines, start, None), delimiter=delimiter, strict=True)
+        while True:
+            first = start + reader.line_num + 1  # the line this row starts on (1-based)
+            number += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RawRow(number, {}, _quote_error(exc, first, start + reader.line_num))
+                start = first  # read again from the line after the row's first line
+                break
+            if not any(cell.strip() for cell in row):
+                continue
+            last = start + reader.line_num
+            if _swallowed_rows(lines[first : last - 1], len(header), delimiter):
+                yield RawRow(number, {}, _quote_error(None, first, last))
+                start = first
+                break
+            yield _csv_row(number, header, row, first, last)
+
+
+def _swallowed_rows(inner_lines: list[str], fields: int, delimiter: str) -> bool:
+    """Whether a row spread over several lines holds whole lines that read as rows of their
+    own: a quote left open and closed by a stray quote further down. A description written
+    over several lines rarely has as many delimiters on one line as a row."""
+    return fields >= 3 and any(line.count(delimiter) >= fields - 1 for line in inner_lines)
+
+
+def _quote_error(exc: csv.Error | None, first: int, last: int) -> str:
+    if exc is None:
+        return (
+            f"a quote opened on line {first} is closed only on line {last}, swallowing the "
+            "lines between, which read as rows of their own; the row was not imported, the "
+            "lines after it were read on their own"
+        )
+    if "unexpected end of data" in str(exc):
+        return (
+            f"a quote opened on line {first} is never closed: it would swallow the rest of "
+            f"the file (lines {first}-{last}); the row was not imported, the lines after it were "
+            "read on their own"
+        )
+    return (
+        f"malformed quoting on line {first}{f'-{last}' if last > first else ''} ({exc}): "
+        'a quote inside a field must be doubled (""); the row was not imported'
+    )
+
+
+def _csv_row(number: int, header: list[str], row: list[str], first: int, last: int) -> RawRow:
+    extra = row[len(header) :]
+    if len(row) < len(header) or any(cell.strip() for cell in extra):
+        lines = f"lines {first}-{last}" if last > first else f"line {first}"
+        return RawRow(
+            number,
+            dict(zip(header, row, strict=False)),  # for the report's SKU; never imported
+            f"{len(row)} fields where the header has {len(header)} ({lines}): a missing or "
+            "extra delimiter, or a quote that is not closed; the row was not imported",
+        )
+    values = dict(zip(header, row, strict=False))
+    bad = [column for column, value in values.items() if UNDECODABLE in value]
+    if bad:
+        return RawRow(
+            number,
+            values,
+            f"undecodable text in {', '.join(bad)} (not valid UTF-8): save the file as CSV UTF-8",
+        )
+    return RawRow(number, values)
 
 
 # XLSX ---------------------------------------------------------------------------------

@@ -214,3 +214,28 @@ def test_soft_delete_and_restore_follow_into_the_index(tenant_a, catalog_index):
         products_restore(tenant=tenant_a, products=[ph])
         assert "HL-PH-200" in {m["sku"] for m in indexed_entries(tenant=tenant_a).values()}
         assert index_drift(tenant=tenant_a).clean
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ('"HL-X-1","Sonda","pH","Hidrolab","10","USD","","","extra"', "9 fields"),
+        ('"HL-X-1","Sonda","pH","Hidrolab","10"', "5 fields"),
+        ('"HL-X-1","Sonda 3/4,"pH","Hidrolab","10","USD","",""', "quot"),
+    ],
+    ids=["more-fields", "fewer-fields", "unterminated-quote"],
+)
+def test_rows_that_do_not_fit_the_header_are_errors_not_data(
+    bad_line, reason, tenant_a, catalog_index
+):
+    good = csv_bytes(ROWS).decode().splitlines()
+    data = "\n".join([good[0], good[1], bad_line, good[2], good[3]]) + "\n"
+    summary = run_import(tenant_a, data.encode(), "c.csv")
+    assert (summary.created, summary.failed) == (3, 1)
+    assert summary.errors[0]["row"] == 3 and reason in summary.errors[0]["reason"]
+    with tenant_scope(tenant_a):
+        assert set(Product.objects.values_list("sku", flat=True)) == {
+            "HL-TUR-100",
+            "HL-PH-200",
+            "AQ-CON-300",
+        }

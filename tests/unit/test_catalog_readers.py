@@ -141,3 +141,62 @@ def test_json_list_or_products_object_and_bad_items_are_row_errors():
 )
 def test_cell_text(value, text):
     assert cell_text(value) == text
+
+
+# Rows that do not fit the header: reported on their row, never imported garbled ----------
+
+
+def test_a_row_with_more_fields_than_the_header_is_an_error_row():
+    data = b"sku,name,price\nA-1,Sonda,10\nB-2,Sonda, pH,20\nC-3,Celda,30\n"
+    _, rows = rows_of(data, "c.csv")
+    assert [(r.number, r.values.get("sku"), r.error is None) for r in rows] == [
+        (2, "A-1", True),
+        (3, "B-2", False),
+        (4, "C-3", True),
+    ]
+    assert "4 fields where the header has 3" in rows[1].error
+    assert "line 3" in rows[1].error
+
+
+def test_blank_trailing_fields_are_not_extra_fields():
+    _, rows = rows_of(b"sku,name,price\nA-1,Sonda,10,,\n", "c.csv")
+    assert rows[0].error is None
+    assert rows[0].values == {"sku": "A-1", "name": "Sonda", "price": "10"}
+
+
+def test_a_row_with_fewer_fields_than_the_header_is_an_error_row():
+    data = b"sku,name,price,currency\nA-1,Sonda,10,USD\nB-2,Sonda 20 USD\nC-3,Celda,30,USD\n"
+    _, rows = rows_of(data, "c.csv")
+    assert [(r.number, r.error is None) for r in rows] == [(2, True), (3, False), (4, True)]
+    assert "2 fields where the header has 4" in rows[1].error
+    assert rows[2].values == {"sku": "C-3", "name": "Celda", "price": "30", "currency": "USD"}
+
+
+def test_an_unterminated_quote_is_an_error_row_and_the_lines_it_swallowed_are_read_again():
+    data = b'sku,name,price\nA-1,Sonda,10\nB-2,"Sonda 3/4,20\nC-3,Celda,30\nD-4,Filtro,40\n'
+    _, rows = rows_of(data, "c.csv")
+    good = [(r.number, r.values) for r in rows if r.error is None]
+    assert good[0] == (2, {"sku": "A-1", "name": "Sonda", "price": "10"})
+    assert [values["sku"] for _, values in good] == ["A-1", "C-3", "D-4"]
+    assert good[-1][1] == {"sku": "D-4", "name": "Filtro", "price": "40"}
+    bad = [r for r in rows if r.error]
+    assert [r.number for r in bad] == [3]
+    assert "never closed" in bad[0].error and "line 3" in bad[0].error
+
+
+def test_a_stray_quote_later_in_the_file_does_not_close_a_swallowing_field():
+    # A quote left open on line 2 and closed by the inches of line 4: one row of 3 fields.
+    data = b'sku,name,price\nA-1,"Sonda,10\nB-2,Filtro,20\nC-3,Tubo 3/4",30\nD-4,Tapa,40\n'
+    _, rows = rows_of(data, "c.csv")
+    assert rows[0].error and rows[0].number == 2 and "quot" in rows[0].error
+    good = {r.values["sku"]: r.values["name"] for r in rows if r.error is None}
+    # A quote inside an unquoted field is a character (inches), not a quote.
+    assert good == {"B-2": "Filtro", "C-3": 'Tubo 3/4"', "D-4": "Tapa"}
+
+
+def test_quoted_fields_may_hold_delimiters_newlines_and_doubled_quotes():
+    data = b'sku,name,price\nA-1,"Sonda ""3/4"", pH\n<br>larga",10\nB-2,Celda,20\n'
+    _, rows = rows_of(data, "c.csv")
+    assert [r.error for r in rows] == [None, None]
+    assert rows[0].values["name"] == 'Sonda "3/4", pH\n<br>larga'
+    assert rows[1].number == 3
