@@ -43,7 +43,7 @@ from demo.scripts import (
 from tenants.models import Tenant
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractUser
+    from django.contrib.auth.models import User
 
 SEED = 2026
 ROLES = {
@@ -135,7 +135,7 @@ def _conversation(
     start: datetime,
     now: datetime,
     days_ago: int,
-    rep: AbstractUser,
+    rep: User,
     products: dict[str, Product],
     product_names: dict[str, str],
     rng: random.Random,
@@ -195,6 +195,7 @@ def _conversation(
 
     last_at = stamped[-1][1]
     has_rep = any(kind == "rep" for kind, _ in script.turns)
+    status: str
     if script.ends == "auto":
         status = Conversation.Status.CLOSED if days_ago >= 2 else Conversation.Status.ACTIVE
     else:
@@ -252,7 +253,7 @@ def history_seed(
     contacts: Sequence[DemoContact],
     plan: Sequence[tuple[int, int, int, str]],
     scripts: Sequence[Script],
-    rep: AbstractUser,
+    rep: User,
     product_names: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> bool:
