@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test lint typecheck check migrate seed clean bench bench-search bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
+.PHONY: run worker test lint typecheck check migrate seed clean bench bench-search bench-search-heldout bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: bench-search bench-catalog bench-agent bench-webhook
 
 bench-search: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search_eval
+
+## bench-search-heldout: hand-written catalogs and queries (issue 11), tune / heldout / generated side by side (ARGS="--misses --json out.json")
+bench-search-heldout: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.search_heldout_eval $(ARGS)
 
 bench-catalog: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.catalog_bench

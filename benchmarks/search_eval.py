@@ -459,20 +459,25 @@ def reciprocal_rank(ranked: list[str], relevant: set[str], k: int = 10) -> float
     return 0.0
 
 
+def ranked_skus(tenant, text: str, *, mode: str, k: int = 10) -> list[str]:
+    """The SKUs ``catalog.search`` answers for ``text`` in ``mode``, best first; the caller
+    holds the tenant's scope."""
+    from catalog.search import search
+
+    return [hit.sku for hit in search(tenant=tenant, query=text, k=k, mode=mode)]
+
+
 def evaluate(
     tenant, queries: list[LabelledQuery]
 ) -> dict[str, dict[str, list[tuple[float, float]]]]:
     """Per mode and category, the (recall@5, reciprocal rank) of each query."""
-    from catalog.search import search
     from tenants.scoping import tenant_scope
 
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {m: {} for m in MODES}
     with tenant_scope(tenant):
         for mode in MODES:
             for query in queries:
-                ranked = [
-                    hit.sku for hit in search(tenant=tenant, query=query.text, k=10, mode=mode)
-                ]
+                ranked = ranked_skus(tenant, query.text, mode=mode)
                 relevant = set(query.relevant)
                 score = (recall_at(ranked, relevant), reciprocal_rank(ranked, relevant))
                 scores[mode].setdefault(query.category, []).append(score)
@@ -509,17 +514,25 @@ def print_table(scores, queries: list[LabelledQuery]) -> None:
 
 
 def print_misses(tenant, queries: list[LabelledQuery], mode: str = "fused") -> None:
-    from catalog.search import search
     from tenants.scoping import tenant_scope
 
     with tenant_scope(tenant):
         for query in queries:
-            ranked = [hit.sku for hit in search(tenant=tenant, query=query.text, k=5, mode=mode)]
+            ranked = ranked_skus(tenant, query.text, mode=mode, k=5)
             if recall_at(ranked, set(query.relevant)) < 1:
                 print(
                     f"[{query.category}] {query.text!r} relevant={len(query.relevant)} "
                     f"top5={ranked} expected e.g. {list(query.relevant[:3])}"
                 )
+
+
+def import_generated(tenant, products: list[Product]) -> float:
+    """Import the generated catalog into ``tenant`` with the real ``catalog_import``; seconds."""
+    summary, seconds = harness.import_file(
+        tenant=tenant, data=to_csv(products), filename="catalog.csv"
+    )
+    assert summary.created == len(products) and not summary.failed, summary.errors[:3]
+    return seconds
 
 
 def main() -> None:
@@ -541,10 +554,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="search-eval-") as workdir:
         harness.setup_django(Path(workdir))
         tenant = harness.new_tenant("eval")
-        summary, seconds = harness.import_file(
-            tenant=tenant, data=to_csv(products), filename="catalog.csv"
-        )
-        assert summary.created == len(products) and not summary.failed, summary.errors[:3]
+        seconds = import_generated(tenant, products)
         print(
             f"search evaluation: {len(products)} products (seed {args.seed}) imported in "
             f"{seconds:.1f} s; {len(queries)} labelled queries (seed {args.query_seed})"
