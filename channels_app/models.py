@@ -7,6 +7,7 @@ import secrets
 
 from django.db import models
 
+from tenants.fields import EncryptedTextField
 from tenants.models import TenantOwnedModel
 
 
@@ -27,7 +28,9 @@ class ChannelAccount(TenantOwnedModel):
     """One Telegram bot, WhatsApp number, web widget or CRM integration of a tenant.
 
     Secrets (tokens, app secret, verify token, API key) are write-only: the admin
-    never renders them and nothing logs them. The API key is stored hashed.
+    never renders them and nothing logs them. The ``SECRET_FIELDS`` are encrypted at rest
+    (``EncryptedTextField``): an account is found by its public ``key``, never by a secret,
+    and the secret is then compared in constant time. The API key is stored hashed.
     """
 
     class Kind(models.TextChoices):
@@ -49,8 +52,8 @@ class ChannelAccount(TenantOwnedModel):
     )
     is_active = models.BooleanField(default=True)
     # Telegram
-    bot_token = models.CharField(max_length=200, blank=True)
-    webhook_secret = models.CharField(
+    bot_token = EncryptedTextField(max_length=200, blank=True)
+    webhook_secret = EncryptedTextField(
         max_length=256,
         blank=True,
         default=new_secret,
@@ -58,9 +61,9 @@ class ChannelAccount(TenantOwnedModel):
     )
     # WhatsApp Cloud API
     phone_number_id = models.CharField(max_length=64, blank=True)
-    access_token = models.CharField(max_length=500, blank=True)
-    app_secret = models.CharField(max_length=200, blank=True)
-    verify_token = models.CharField(max_length=200, blank=True, default=new_secret)
+    access_token = EncryptedTextField(max_length=500, blank=True)
+    app_secret = EncryptedTextField(max_length=200, blank=True)
+    verify_token = EncryptedTextField(max_length=200, blank=True, default=new_secret)
     # Web widget
     allowed_origins = models.TextField(
         blank=True, help_text="One origin per line, e.g. https://www.example.com"

@@ -5,11 +5,14 @@ Kept apart from ``settings.py`` so that the parsing rules are unit-tested.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 SQLITE_OPTIONS = {
@@ -68,3 +71,39 @@ def channel_layers_config(redis_url: str | None) -> dict[str, Any]:
             "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": None}]},
         }
     }
+
+
+FERNET_KEY_HINT = (
+    'generate one with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
+
+
+def field_encryption_keys(value: str, *, debug: bool, secret_key: str) -> list[str]:
+    """``FIELD_ENCRYPTION_KEY``: the Fernet keys that encrypt secrets at rest, newest first.
+
+    Comma-separated for rotation: the first key encrypts, every key decrypts (add the new
+    key in front, run ``manage.py reencrypt_secrets``, then drop the old one). Unset, a
+    DEBUG run derives a development key from ``SECRET_KEY``; with DEBUG off it must be set.
+    A value that is not a Fernet key fails here, at start-up, naming its position (never
+    the value: it is a secret).
+    """
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        if not debug:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY must be set when DEBUG is off ({FERNET_KEY_HINT})."
+            )
+        digest = hashlib.sha256(f"field-encryption-key:{secret_key}".encode()).digest()
+        return [base64.urlsafe_b64encode(digest).decode()]
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY: key {number} of {len(keys)} is not a Fernet key "
+                f"(32 url-safe base64-encoded bytes); {FERNET_KEY_HINT}"
+            ) from None
+    if len(set(keys)) != len(keys):
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY: the same key is listed twice.")
+    return keys

@@ -13,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import channel_layers_config, database_config
+from config.env import channel_layers_config, database_config, field_encryption_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,13 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-local-development-key-only-for-debug-runs"  # noqa: S105
+
+# Channel secrets are encrypted at rest with these Fernet keys (tenants/fields.py):
+# FIELD_ENCRYPTION_KEY, comma-separated, newest first. Required when DEBUG is off; a
+# DEBUG run without it derives a development key from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = field_encryption_keys(
+    env.str("FIELD_ENCRYPTION_KEY", default=""), debug=DEBUG, secret_key=SECRET_KEY
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,4 +1,4 @@
-"""Settings for pytest: the real settings with a throwaway key and a fast hasher."""
+"""Settings for pytest: the real settings with throwaway keys and a fast hasher."""
 
 import atexit
 import os
@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# base64 of "test-only-field-key-not-for-prod": a Fernet key for tests only.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZpZWxkLWtleS1ub3QtZm9yLXByb2Q=")
 
 from config.settings import *  # noqa: F403
 

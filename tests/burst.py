@@ -47,6 +47,7 @@ from tests.live import (
     daphne_wait_healthy,
     free_port,
     run_manage,
+    stored_secret,
 )
 
 # The worker process that answers conversations: ``manage.py <WORKER_COMMAND>``.
@@ -291,7 +292,9 @@ class BurstApp:
             + " = %s",
             account["key"],
         )
-        return Account(key=str(account["key"]), path=str(account["path"]), secret=str(secret))
+        return Account(
+            key=str(account["key"]), path=str(account["path"]), secret=stored_secret(str(secret))
+        )
 
     def run_commands(self, *commands: Sequence[str]) -> list[dict[str, Any] | None]:
         """Operator commands run in one process (``manage.py shell``: Django starts once);

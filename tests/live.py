@@ -21,11 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SETUP: tuple[tuple[str, ...], ...] = (("migrate", "--noinput"), ("seed_demo",))
 # Settings that must never come from the developer's environment or .env file.
 BLANKED = ("REDIS_URL", "CHROMA_URL", "DEEPSEEK_API_KEY", "LLM_API_KEY")
+# The Fernet key the app's secrets are encrypted with (base64 of a 32-byte test string).
+FIELD_ENCRYPTION_KEY = "bGl2ZS10ZXN0LWZpZWxkLWtleS1ub3QtYS1zZWNyZXQ="
 
 
 def free_port() -> int:
@@ -77,6 +81,7 @@ def app_environment(
         DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
         DEBUG="1",
         SECRET_KEY="live-test-secret-key",
+        FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
         CHROMA_DIR=str(folder / "chroma"),
         MEDIA_ROOT=str(folder / "media"),
         STATIC_ROOT=str(folder / "static"),
@@ -147,3 +152,8 @@ def running_app(
             yield app
         finally:
             daphne_stop(daphne)
+
+
+def stored_secret(ciphertext: str) -> str:
+    """A secret the app stored encrypted (read with SQL from its database), in plain text."""
+    return Fernet(FIELD_ENCRYPTION_KEY).decrypt(ciphertext.encode()).decode()

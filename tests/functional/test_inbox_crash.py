@@ -18,7 +18,14 @@ import httpx
 import pytest
 
 from tests.fakes.telegram_server import FakeTelegram, text_update
-from tests.live import app_environment, daphne_start, daphne_wait_healthy, free_port, run_manage
+from tests.live import (
+    app_environment,
+    daphne_start,
+    daphne_wait_healthy,
+    free_port,
+    run_manage,
+    stored_secret,
+)
 
 CHAT = 777000123
 TOKEN = "424242:AAcrash-test-token"
@@ -74,9 +81,10 @@ def test_a_message_stored_before_a_crash_is_answered_once_after_restart(tmp_path
     site.manage("migrate", "--noinput")
     site.manage_json("create_tenant", "crash", "--name", "Crash Labs")
     account = site.manage_json("add_channel", "crash", "telegram", "--bot-token", TOKEN)
-    [(secret,)] = site.query(
+    [(stored,)] = site.query(
         "SELECT webhook_secret FROM channels_app_channelaccount WHERE key = ?", account["key"]
     )
+    secret = stored_secret(stored)  # encrypted at rest
 
     web, base = site.web()
     try:
