@@ -1,17 +1,22 @@
-"""A conversation's transcript as the desk shows it: an HTML table, and the same rows as JSON
-for the page's live updates (static/desk/conversation.js builds rows alike, with textContent).
+"""A conversation's transcript as the desk shows it: the rows (the same as JSON for the
+conversation page's live updates; static/desk/conversation.js builds rows alike, with
+textContent) and one table for both pages that show it, ``templates/admin/desk/transcript.html``.
+
+The conversation page's table is live (its wrapper names the socket and the JSON the script
+keeps it current from); the opportunity page's is the table alone.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from collections.abc import Iterable, Mapping
+from typing import TypedDict
 
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
-from crm.models import Conversation, Message
+from crm.models import Contact, Conversation, Message
 
 SHOWN_LIMIT = 500  # the latest messages of a (very) long conversation
 HEADER = ("when", "who", "channel", "delivery", "message")
@@ -29,22 +34,26 @@ class MessageRow(TypedDict):
     text: str
 
 
-def speaker(message: Message, conversation: Conversation) -> str:
+def speaker(message: Message, customer: Contact) -> str:
     if message.role == Message.Role.USER:
-        name = conversation.contact.full_name
+        name = customer.full_name
         return f"Customer ({name})" if name else "Customer"
     if message.role == Message.Role.AGENT:
         return f"Sales rep ({message.author_name or 'unknown'})"
     return str(message.get_role_display())
 
 
-def message_row(message: Message, conversation: Conversation) -> MessageRow:
+def message_row(
+    message: Message, conversation: Conversation, *, customer: Contact | None = None
+) -> MessageRow:
+    """The message as the transcript shows it; the customer's messages carry the name of
+    ``customer``, the conversation's contact unless told."""
     failed = message.delivery_status == Message.Delivery.FAILED
     return {
         "id": message.pk,
         "role": message.role,
         "when": date_format(timezone.localtime(message.created_at), "Y-m-d H:i"),
-        "who": speaker(message, conversation),
+        "who": speaker(message, customer or conversation.contact),
         "channel": str(conversation.get_channel_display()),
         "delivery": str(message.get_delivery_status_display()),
         "delivery_status": message.delivery_status,
@@ -58,47 +67,29 @@ def transcript_messages(conversation: Conversation) -> list[Message]:
     return list(reversed(latest))
 
 
-def transcript_rows(conversation: Conversation) -> list[MessageRow]:
-    return [message_row(m, conversation) for m in transcript_messages(conversation)]
+def transcript_rows(
+    conversation: Conversation,
+    *,
+    messages: Iterable[Message] | None = None,
+    customer: Contact | None = None,
+) -> list[MessageRow]:
+    """The rows of ``messages`` (the conversation's latest unless told)."""
+    shown = transcript_messages(conversation) if messages is None else messages
+    return [message_row(m, conversation, customer=customer) for m in shown]
 
 
-def _delivery_cell(row: MessageRow) -> SafeString:
-    if row["error"]:
-        return format_html('{}<br><span class="errornote">{}</span>', row["delivery"], row["error"])
-    return format_html("{}", row["delivery"])
+def transcript_table(
+    rows: list[MessageRow], *, live: Mapping[str, object] | None = None
+) -> SafeString:
+    """The transcript's table, the values escaped by the template.
 
-
-def transcript_table(rows: list[MessageRow], **data: Any) -> SafeString:
-    """The table; ``data`` become ``data-*`` attributes of its wrapper (for the script)."""
-    attributes = format_html_join(
-        " ", 'data-{}="{}"', ((k.replace("_", "-"), v) for k, v in data.items())
-    )
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in HEADER))
-    body = format_html_join(
-        "",
-        '<tr class="desk-role-{}" data-message-id="{}" data-delivery="{}"><td>{}</td><td>{}</td>'
-        '<td>{}</td><td class="desk-delivery">{}</td><td class="desk-text">{}</td></tr>',
-        (
-            (
-                r["role"],
-                r["id"],
-                r["delivery_status"],
-                r["when"],
-                r["who"],
-                r["channel"],
-                _delivery_cell(r),
-                r["text"],
-            )
-            for r in rows
-        ),
-    )
-    empty = "" if rows else format_html('<p class="desk-empty">{}</p>', "No messages yet.")
-    return format_html(
-        '<div id="desk-transcript" {}><table class="desk-table"><thead><tr>{}</tr></thead>'
-        "<tbody>{}</tbody></table>{}"
-        '<p class="desk-live-status help" aria-live="polite"></p></div>',
-        attributes,
-        head,
-        body,
-        empty,
+    ``live`` (the conversation page) become the ``data-*`` attributes of the table's wrapper
+    (``ws_path`` as ``data-ws-path``) for the page's script; then every row carries its
+    message id and delivery status, and an empty transcript still has the table the script
+    adds rows to. Without it (the opportunity page) the table alone, or "No messages.".
+    """
+    attributes = [(name.replace("_", "-"), value) for name, value in (live or {}).items()]
+    context = {"rows": rows, "header": HEADER, "live": attributes}
+    return mark_safe(  # noqa: S308 - the template escapes every value
+        render_to_string("admin/desk/transcript.html", context)
     )

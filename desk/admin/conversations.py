@@ -8,8 +8,9 @@ customer messages wait for an answer.
 The page shows the contact, the company, the opportunities and the whole transcript,
 which updates itself (static/desk/conversation.js: the live socket of
 ``desk/consumers.py``, with an HTTP refresh as fallback). Its buttons post to the
-actions below, which check the rule server-side and write through ``desk/services.py``:
-take over, reply (sent on the conversation's own channel), hand back to the bot, close.
+actions of ``desk/admin/conversation_views.py``: take over, reply (sent on the
+conversation's own channel), hand back to the bot, close. The HTML of its fields is
+``desk/admin/fragments.py``'s templates, the transcript ``desk/transcript.py``'s.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
 from django.db.models import (
     Case,
     Count,
@@ -33,31 +32,17 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    HttpResponseNotAllowed,
-    HttpResponseRedirect,
-    JsonResponse,
-)
-from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.http import HttpRequest
+from django.urls import URLPattern
 from django.utils.text import Truncator
-from django.utils.timesince import timesince
 
 from crm.admin_base import CrmRecordAdmin
-from crm.audit import Actor, user_display_name
-from crm.models import Conversation, Message, Platform
+from crm.audit import user_display_name
+from crm.models import Conversation, Message
 from crm.selectors import audit_trail
-from crm.services import (
-    conversation_close,
-    conversation_hand_back,
-    conversation_refusal,
-    conversation_take_over,
-)
+from desk.admin import fragments
+from desk.admin.conversation_views import ConversationViews, action_url
 from desk.audit import audit_trail_table
-from desk.services import REPLY_MAX_CHARS, conversation_reply
 from desk.transcript import transcript_rows, transcript_table
 
 EMPTY = "—"
@@ -66,13 +51,6 @@ SHOWN_ROLES = [Message.Role.USER, Message.Role.ASSISTANT, Message.Role.AGENT]
 REPLY_ROLES = [Message.Role.ASSISTANT, Message.Role.AGENT]
 Status = Conversation.Status
 CLOSED_LAST = Case(When(status=Status.CLOSED, then=Value(1)), default=Value(0))
-CHANNEL_NOTES: dict[str, str] = {
-    Platform.TELEGRAM: "Sent on Telegram under the bot's name; the transcript shows it as yours.",
-    Platform.WHATSAPP: "Sent on WhatsApp (only within 24 hours of the customer's last message).",
-    Platform.WIDGET: "Shown in the chat widget at once if the visitor is on the page, "
-    "else in the chat's history when they come back.",
-    Platform.API: "Stored for the CRM to read: the CRM API has no push.",
-}
 
 
 def _member(request: HttpRequest) -> Any:
@@ -242,16 +220,7 @@ class ConversationAdmin(CrmRecordAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_flag(self, obj: Conversation) -> str:
-        label = obj.get_status_display()
-        if not obj.needs_attention:
-            return label
-        reason = obj.attention_reason or "needs a rep"
-        return format_html(
-            '{}<span class="desk-flag" title="{}">⚑ {}</span>',
-            label,
-            reason,
-            Truncator(reason).chars(48),
-        )
+        return fragments.status_flag(obj)
 
     @admin.display(description="contact", ordering="contact__full_name")
     def contact_name(self, obj: Conversation) -> str:
@@ -278,83 +247,34 @@ class ConversationAdmin(CrmRecordAdmin):
 
     @admin.display(description="last activity", ordering="last_activity_at")
     def last_activity(self, obj: Conversation) -> str:
-        if obj.last_activity_at is None:
-            return EMPTY
-        exact = timezone.localtime(obj.last_activity_at).strftime("%Y-%m-%d %H:%M")
-        return format_html(
-            '<span title="{}">{} ago</span>', exact, timesince(obj.last_activity_at, depth=1)
-        )
+        return fragments.time_ago(obj.last_activity_at)
 
     @admin.display(description="unanswered", ordering="unanswered_total")
     def unanswered(self, obj: Conversation) -> str:
-        count = int(getattr(obj, "unanswered_total", 0) or 0)
-        return format_html("<strong>{}</strong>", count) if count else "0"
+        return fragments.unanswered(int(getattr(obj, "unanswered_total", 0) or 0))
 
     # ---- the page -----------------------------------------------------------------
 
     @admin.display(description="contact")
     def contact_card(self, obj: Conversation) -> str:
-        contact = obj.contact
-        division = contact.division
-        lines = [
-            format_html(
-                '<a href="{}"><strong>{}</strong></a>',
-                reverse("admin:crm_contact_change", args=[contact.pk]),
-                contact.full_name or str(contact),
-            )
-        ]
-        details = [v for v in (contact.email, contact.phone_number) if v]
-        if details:
-            lines.append(format_html("{}", " · ".join(details)))
-        if division is not None:
-            lines.append(
-                format_html(
-                    '<a href="{}">{}</a> / {}',
-                    reverse("admin:crm_company_change", args=[division.company_id]),
-                    division.company.name,
-                    division.name,
-                )
-            )
-        else:
-            lines.append(format_html("{}", "Company not known yet."))
-        if contact.problem_statement:
-            lines.append(format_html("<em>{}</em>", contact.problem_statement))
-        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+        return fragments.contact_card(obj.contact)
 
     @admin.display(description="opportunities")
     def opportunity_links(self, obj: Conversation) -> str:
-        opportunities = list(obj.opportunities.order_by("-created_at", "-pk"))
-        if not opportunities:
-            return "None yet."
-        return format_html_join(
-            "",
-            '<div><a href="{}">{}</a> ({})</div>',
-            (
-                (
-                    reverse("admin:crm_leadopportunity_change", args=[o.pk]),
-                    Truncator(o.problem_statement).chars(90),
-                    o.get_status_display(),
-                )
-                for o in opportunities
-            ),
-        )
+        return fragments.opportunity_links(obj.opportunities.order_by("-created_at", "-pk"))
 
     @admin.display(description="flag")
     def attention(self, obj: Conversation) -> str:
-        if not obj.needs_attention:
-            return "Not flagged."
-        return format_html(
-            '<span class="desk-flag">⚑ {}</span>', obj.attention_reason or "needs a rep"
-        )
+        return fragments.attention(obj)
 
     @admin.display(description="transcript")
     def transcript(self, obj: Conversation) -> str:
-        return transcript_table(
-            transcript_rows(obj),
-            status=obj.status,
-            ws_path=f"/ws/desk/conversations/{obj.pk}/",
-            json_url=reverse("admin:crm_conversation_messages", args=[obj.pk]),
-        )
+        live = {
+            "status": obj.status,
+            "ws_path": f"/ws/desk/conversations/{obj.pk}/",
+            "json_url": action_url(obj, "messages"),
+        }
+        return transcript_table(transcript_rows(obj), live=live)
 
     @admin.display(description="audit trail")
     def audit_trail(self, obj: Conversation) -> str:
@@ -370,121 +290,13 @@ class ConversationAdmin(CrmRecordAdmin):
         obj: Any = None,
     ) -> Any:
         if obj is not None:
-            context["desk"] = self._desk_context(request, obj)
+            context["desk"] = ConversationViews(self).page_context(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def _desk_context(self, request: HttpRequest, obj: Conversation) -> dict[str, Any]:
-        may_change = self.has_change_permission(request, obj)
-        refusal = conversation_refusal(conversation=obj, user=request.user) if may_change else None
-        may_act = may_change and refusal is None
-        mine = obj.status == Status.HANDED_OFF and obj.assigned_rep_id == request.user.pk
-        if obj.status == Status.HANDED_OFF:
-            rep = obj.assigned_rep
-            who = "you" if mine else (user_display_name(rep) if rep else "no one yet")
-            state = f"With a rep ({who}): the bot does not answer."
-        elif obj.status == Status.CLOSED:
-            state = "Closed."
-        else:
-            state = "The bot is answering."
-        note = CHANNEL_NOTES.get(obj.channel, "")
-        if may_act and (obj.status != Status.HANDED_OFF or obj.assigned_rep_id is None):
-            note = f"Sending takes the conversation over from the bot. {note}".strip()
+    # ---- the actions: desk/admin/conversation_views.py ------------------------------
 
-        def url(name: str) -> str:
-            return reverse(f"admin:crm_conversation_{name}", args=[obj.pk])
-
-        return {
-            "state": state,
-            "refusal": refusal,
-            "may_act": may_act,
-            "show_take_over": may_act and not mine,
-            "show_hand_back": may_act and obj.status == Status.HANDED_OFF,
-            "show_close": may_act and obj.status != Status.CLOSED,
-            "may_reply": may_act,
-            "reply_note": note,
-            "reply_max": REPLY_MAX_CHARS,
-            "author_name": user_display_name(request.user),
-            "urls": {name: url(name) for name in ("take_over", "reply", "hand_back", "close")},
-        }
-
-    # ---- writes go through the services ---------------------------------------------
-
-    def get_urls(self) -> list:
-        def route(suffix: str, view: Any, name: str) -> Any:
-            return path(
-                f"<path:object_id>/{suffix}",
-                self.admin_site.admin_view(view),
-                name=f"crm_conversation_{name}",
-            )
-
-        return [
-            route("take-over/", self.take_over_view, "take_over"),
-            route("reply/", self.reply_view, "reply"),
-            route("hand-back/", self.hand_back_view, "hand_back"),
-            route("close/", self.close_view, "close"),
-            route("messages.json", self.messages_view, "messages"),
-            *super().get_urls(),
-        ]
-
-    def _conversation(self, request: HttpRequest, object_id: str) -> Conversation:
-        obj = self.get_object(request, unquote(object_id))  # another tenant's: 404
-        if not self.has_view_permission(request, obj):
-            raise PermissionDenied
-        return obj
-
-    def _act(self, request: HttpRequest, object_id: str, action: Any, done: str) -> HttpResponse:
-        obj = self._conversation(request, object_id)
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        anchor = ""
-        try:
-            anchor = action(obj) or ""
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-        else:
-            self.message_user(request, done, messages.SUCCESS)
-        change_url = reverse("admin:crm_conversation_change", args=[obj.pk])
-        return HttpResponseRedirect(change_url + anchor)
-
-    def take_over_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def take(obj: Conversation) -> None:
-            conversation_take_over(conversation=obj, actor=Actor.rep(request.user))
-
-        return self._act(request, object_id, take, "You took the conversation over.")
-
-    def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def reply(obj: Conversation) -> str:
-            text = str(request.POST.get("text", ""))
-            conversation_reply(conversation=obj, author=request.user, text=text)
-            return "#desk-reply"
-
-        return self._act(request, object_id, reply, "Reply stored; it is being sent.")
-
-    def hand_back_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def hand_back(obj: Conversation) -> None:
-            conversation_hand_back(conversation=obj, actor=Actor.rep(request.user))
-
-        return self._act(
-            request, object_id, hand_back, "Handed back: the bot answers the next message."
-        )
-
-    def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        def close(obj: Conversation) -> None:
-            conversation_close(conversation=obj, actor=Actor.rep(request.user))
-
-        return self._act(request, object_id, close, "Conversation closed.")
-
-    def messages_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The transcript's rows as JSON: what the page's script refreshes itself from."""
-        obj = self._conversation(request, object_id)
-        if request.method != "GET":
-            return HttpResponseNotAllowed(["GET"])
-        return JsonResponse(
-            {"status": obj.status, "messages": transcript_rows(obj)},
-            headers={"Cache-Control": "no-store"},
-        )
+    def get_urls(self) -> list[URLPattern]:
+        return [*ConversationViews(self).urls(), *super().get_urls()]
 
 
 @admin.register(Message)

@@ -1,62 +1,40 @@
 """The opportunities page of the sales desk: where reps and tenant admins work their leads.
 
 The list shows who, which company, what they need and how many products the agent
-recommended; the page shows the recommendations, the whole conversation, the CRM's
-ids and metadata, and the audit trail. Status and assignment changes go through the
-CRM services, which record who made them and when.
+recommended; the page shows the recommendations, the whole conversation (the transcript
+of ``desk/transcript.py``), the CRM's ids and metadata, and the audit trail; the HTML of
+its fields is ``desk/admin/fragments.py``'s templates. Status and assignment changes go
+through the CRM services, which record who made them and when; the CSV export is
+``desk/csv_export.py``'s.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.urls import URLPattern, path
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from crm.admin_base import CrmRecordAdmin
 from crm.audit import Actor
-from crm.models import (
-    LeadOpportunity,
-    Message,
-    OpportunityProductRecommendation,
-)
+from crm.models import LeadOpportunity, Message, OpportunityProductRecommendation
 from crm.selectors import audit_trail
 from crm.services import opportunity_assign, opportunity_status_set
+from desk.admin import fragments
 from desk.audit import audit_trail_table
-from desk.csv_export import csv_response
+from desk.csv_export import opportunities_csv
+from desk.transcript import transcript_rows, transcript_table
 from tenants.admin_base import TenantOwnedInline
 from tenants.models import Membership
 from tenants.selectors import tenant_members
 
 EMPTY = "—"
-CSV_HEADER = [
-    "id",
-    "status",
-    "created",
-    "contact",
-    "email",
-    "company",
-    "division",
-    "problem statement",
-    "recommended skus",
-    "assigned rep",
-]
-
-
-def _when(value: Any) -> str:
-    return date_format(timezone.localtime(value), "Y-m-d H:i") if value else ""
 
 
 def _user_label(user: Any) -> str:
@@ -69,15 +47,6 @@ def _status_label(value: str) -> str:
     if value in LeadOpportunity.Status.values:
         return str(LeadOpportunity.Status(value).label)
     return value
-
-
-def _table(header: Iterable[str], body: SafeString) -> SafeString:
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in header))
-    return format_html(
-        '<table class="desk-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-        head,
-        body,
-    )
 
 
 class AssignedRepFilter(admin.SimpleListFilter):
@@ -128,10 +97,7 @@ class RecommendationInline(TenantOwnedInline):
 
     @admin.display(description="product")
     def product_link(self, obj: OpportunityProductRecommendation) -> str:
-        if obj.product_id is None:
-            return obj.product_name
-        url = reverse("admin:catalog_product_change", args=[obj.product_id])
-        return format_html('<a href="{}">{}</a>', url, obj.product_name)
+        return fragments.product_link(obj)
 
 
 @admin.register(LeadOpportunity)
@@ -241,84 +207,32 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
 
     @admin.display(description="CRM ids")
     def crm_ids(self, obj: LeadOpportunity) -> str:
-        contact = obj.contact
-        division = contact.division
-        company = division.company if division is not None else None
-        rows = [
-            ("Contact", str(contact), contact.crm_contact_id),
-            ("Company", company.name if company else EMPTY, company and company.crm_company_id),
-            (
-                "Division",
-                division.name if division else EMPTY,
-                division and division.crm_division_id,
-            ),
-        ]
-        body = format_html_join(
-            "",
-            "<tr><th>{}</th><td>{}</td><td><code>{}</code></td></tr>",
-            ((label, name, crm_id or EMPTY) for label, name, crm_id in rows),
-        )
-        return _table(["", "name", "CRM id"], body)
+        return fragments.crm_ids(obj.contact)
 
     def _messages(self, obj: LeadOpportunity) -> list[Message]:
-        cached = getattr(obj, "_desk_messages", None)
+        """The conversation's messages, read once for the metadata and the transcript."""
+        cached: list[Message] | None = getattr(obj, "_desk_messages", None)
         if cached is None:
-            cached = list(obj.conversation.messages.all()) if obj.conversation_id else []
+            conversation = obj.conversation
+            cached = list(conversation.messages.all()) if conversation is not None else []
             obj._desk_messages = cached  # type: ignore[attr-defined]
         return cached
 
     @admin.display(description="metadata the CRM passed")
     def crm_metadata(self, obj: LeadOpportunity) -> str:
-        rows = [
-            (_when(message.created_at), str(key), _metadata_value(value))
-            for message in self._messages(obj)
-            if isinstance(message.metadata, dict)
-            for key, value in message.metadata.items()
-        ]
-        if not rows:
-            return "None"
-        body = format_html_join(
-            "",
-            '<tr><td>{}</td><th>{}</th><td class="desk-text">{}</td></tr>',
-            rows,
-        )
-        return _table(["message of", "field", "value"], body)
+        return fragments.crm_metadata(self._messages(obj))
 
     @admin.display(description="open")
     def conversation_link(self, obj: LeadOpportunity) -> str:
         """The conversation's own page, where a rep takes it over and replies."""
-        if obj.conversation_id is None:
-            return "No conversation."
-        url = reverse("admin:crm_conversation_change", args=[obj.conversation_id])
-        return format_html('<a class="button" href="{}">Open the conversation</a>', url)
+        return fragments.conversation_link(obj.conversation_id)
 
     @admin.display(description="transcript")
     def transcript(self, obj: LeadOpportunity) -> str:
-        conversation = obj.conversation
-        if conversation is None:
+        if obj.conversation is None:
             return "No conversation."
-        messages_ = self._messages(obj)
-        if not messages_:
-            return "No messages."
-        channel = conversation.get_channel_display()
-        rows = (
-            (
-                message.role,
-                _when(message.created_at),
-                _speaker(message, obj),
-                channel,
-                _delivery(message),
-                message.content,
-            )
-            for message in messages_
-        )
-        body = format_html_join(
-            "",
-            '<tr class="desk-role-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-            '<td class="desk-text">{}</td></tr>',
-            rows,
-        )
-        return _table(["when", "who", "channel", "delivery", "message"], body)
+        rows = transcript_rows(obj.conversation, messages=self._messages(obj), customer=obj.contact)
+        return transcript_table(rows)
 
     @admin.display(description="audit trail")
     def audit_trail(self, obj: LeadOpportunity) -> str:
@@ -368,9 +282,9 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return _opportunities_csv(queryset, filename="opportunities.csv")
+        return opportunities_csv(queryset, filename="opportunities.csv")
 
-    def get_urls(self) -> list:
+    def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<path:object_id>/export.csv",
@@ -384,54 +298,6 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
         obj = self.get_object(request, unquote(object_id))  # another tenant's: 404
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        return _opportunities_csv(
+        return opportunities_csv(
             self.get_queryset(request).filter(pk=obj.pk), filename=f"opportunity-{obj.pk}.csv"
         )
-
-
-def _metadata_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _speaker(message: Message, opportunity: LeadOpportunity) -> str:
-    if message.role == Message.Role.USER:
-        name = opportunity.contact.full_name
-        return f"Customer ({name})" if name else "Customer"
-    if message.role == Message.Role.AGENT:
-        name = message.author_name or "unknown"
-        return f"Sales rep ({name})"
-    return str(message.get_role_display())
-
-
-def _delivery(message: Message) -> str:
-    label = message.get_delivery_status_display()
-    if message.delivery_status == Message.Delivery.FAILED and message.delivery_error:
-        return format_html('{}<br><span class="errornote">{}</span>', label, message.delivery_error)
-    return str(label)
-
-
-def _opportunities_csv(queryset: QuerySet, *, filename: str) -> HttpResponse:
-    recommendations = OpportunityProductRecommendation.objects.order_by("pk")
-    opportunities = queryset.select_related(
-        "contact__division__company", "assigned_rep"
-    ).prefetch_related(Prefetch("recommendations", queryset=recommendations))
-    rows = []
-    for opportunity in opportunities.order_by("pk"):
-        contact = opportunity.contact
-        division = contact.division
-        rep = opportunity.assigned_rep
-        rows.append(
-            [
-                opportunity.pk,
-                opportunity.status,
-                timezone.localtime(opportunity.created_at).isoformat(timespec="seconds"),
-                contact.full_name,
-                contact.email,
-                division.company.name if division else "",
-                division.name if division else "",
-                opportunity.problem_statement,
-                "; ".join(r.product_sku for r in opportunity.recommendations.all()),
-                rep.get_username() if rep else "",
-            ]
-        )
-    return csv_response(filename=filename, header=CSV_HEADER, rows=rows)

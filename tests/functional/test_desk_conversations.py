@@ -298,6 +298,66 @@ def test_messages_json_gives_the_transcript_rows(client, inbox, teammate):
     assert data["messages"][0]["who"] == "Customer (Laura Gómez)"
 
 
+HOSTILE = "<script>alert('x')</script>"
+ESCAPED = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
+
+
+def test_what_customers_reps_and_the_crm_wrote_stays_escaped_on_both_pages(
+    client, tenant_a, teammate
+):
+    """The contact card, the flag, the transcript (the conversation's and the
+    opportunity's, one renderer), the CRM's metadata: every value escaped."""
+    with tenant_scope(tenant_a):
+        eve = ContactFactory(
+            tenant=tenant_a,
+            full_name=f"Eve {HOSTILE}",
+            phone_number="<b>600</b>",
+            problem_statement=f"Needs {HOSTILE}",
+            division=None,
+        )
+        conversation = ConversationFactory(
+            tenant=tenant_a, contact=eve, needs_attention=True, attention_reason=HOSTILE
+        )
+        MessageFactory(
+            tenant=tenant_a,
+            conversation=conversation,
+            role=Message.Role.USER,
+            content=f"Hola {HOSTILE}",
+            metadata={"note": HOSTILE},
+        )
+        MessageFactory(
+            tenant=tenant_a,
+            conversation=conversation,
+            role=Message.Role.AGENT,
+            author_name=f"Rita {HOSTILE}",
+            content="Le llamo",
+            delivery_status=Message.Delivery.FAILED,
+            delivery_error=f"131047 {HOSTILE}",
+        )
+        opportunity = LeadOpportunityFactory(
+            tenant=tenant_a, contact=eve, conversation=conversation, problem_statement=HOSTILE
+        )
+    login(client, teammate)
+    opportunity_page = reverse("admin:crm_leadopportunity_change", args=[opportunity.pk])
+    pages = {
+        page: client.get(page).content.decode()
+        for page in (url(conversation), CHANGELIST, opportunity_page)
+    }
+    for page, html in pages.items():
+        assert "<script>alert" not in html and "<b>600</b>" not in html, page
+    for page in (url(conversation), opportunity_page):
+        html = pages[page]
+        assert f"<td>Customer (Eve {ESCAPED})</td>" in html, page
+        assert f"<td>Sales rep (Rita {ESCAPED})</td>" in html, page
+        assert f'<td class="desk-text">Hola {ESCAPED}</td>' in html, page
+        assert f'<br><span class="errornote">131047 {ESCAPED}</span>' in html, page
+    assert f"<strong>Eve {ESCAPED}</strong>" in pages[url(conversation)]
+    assert f"<em>Needs {ESCAPED}</em>" in pages[url(conversation)]
+    assert f'<span class="desk-flag">⚑ {ESCAPED}</span>' in pages[url(conversation)]
+    assert f'title="{ESCAPED}"' in pages[CHANGELIST]
+    assert f'<td class="desk-text">{ESCAPED}</td>' in pages[opportunity_page]  # metadata
+
+
 # take over, reply, hand back, close ----------------------------------------------------
 
 

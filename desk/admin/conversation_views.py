@@ -1,0 +1,182 @@
+"""The conversation page's actions: what its bar offers the member looking at it, the views
+its buttons post to (take over, reply, hand back, close) and the transcript's rows as JSON,
+which the page's script refreshes itself from.
+
+Every view finds the conversation through the admin (another tenant's is a 404), checks the
+member's permission and the rule server-side, and writes through the services:
+``crm.services`` for the conversation's state, ``desk.services`` for a rep's reply (sent on
+the conversation's own channel). URLs and their names are the admin's:
+``admin:crm_conversation_<take_over|reply|hand_back|close|messages>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.urls import URLPattern, path, reverse
+
+from crm.admin_base import CrmRecordAdmin
+from crm.audit import Actor, user_display_name
+from crm.models import Conversation, Platform
+from crm.services import (
+    conversation_close,
+    conversation_hand_back,
+    conversation_refusal,
+    conversation_take_over,
+)
+from desk.services import REPLY_MAX_CHARS, conversation_reply
+from desk.transcript import transcript_rows
+
+Status = Conversation.Status
+ACTIONS = ("take_over", "reply", "hand_back", "close")
+CHANNEL_NOTES: dict[str, str] = {
+    Platform.TELEGRAM: "Sent on Telegram under the bot's name; the transcript shows it as yours.",
+    Platform.WHATSAPP: "Sent on WhatsApp (only within 24 hours of the customer's last message).",
+    Platform.WIDGET: "Shown in the chat widget at once if the visitor is on the page, "
+    "else in the chat's history when they come back.",
+    Platform.API: "Stored for the CRM to read: the CRM API has no push.",
+}
+
+# An action: does its write (raising ValidationError when the rule refuses it) and
+# answers the anchor of the page to come back to, or None.
+Action = Callable[[Conversation], str | None]
+
+
+def action_url(conversation: Conversation, name: str) -> str:
+    return reverse(f"admin:crm_conversation_{name}", args=[conversation.pk])
+
+
+def _user(request: HttpRequest) -> AbstractBaseUser:
+    """The member acting: the admin lets only a logged-in staff user reach these views."""
+    if not isinstance(request.user, AbstractBaseUser):
+        raise PermissionDenied
+    return request.user
+
+
+class ConversationViews:
+    """The action views of one conversation admin (``ConversationAdmin``)."""
+
+    def __init__(self, model_admin: CrmRecordAdmin) -> None:
+        self.model_admin = model_admin
+
+    def urls(self) -> list[URLPattern]:
+        def route(suffix: str, view: Callable[..., HttpResponse], name: str) -> URLPattern:
+            return path(
+                f"<path:object_id>/{suffix}",
+                self.model_admin.admin_site.admin_view(view),
+                name=f"crm_conversation_{name}",
+            )
+
+        return [
+            route("take-over/", self.take_over_view, "take_over"),
+            route("reply/", self.reply_view, "reply"),
+            route("hand-back/", self.hand_back_view, "hand_back"),
+            route("close/", self.close_view, "close"),
+            route("messages.json", self.messages_view, "messages"),
+        ]
+
+    def page_context(self, request: HttpRequest, obj: Conversation) -> dict[str, Any]:
+        """The page's bar and reply box: the state, and the buttons the member may use."""
+        may_change = self.model_admin.has_change_permission(request, obj)
+        refusal = conversation_refusal(conversation=obj, user=request.user) if may_change else None
+        may_act = may_change and refusal is None
+        mine = obj.status == Status.HANDED_OFF and obj.assigned_rep_id == request.user.pk
+        if obj.status == Status.HANDED_OFF:
+            rep = obj.assigned_rep
+            who = "you" if mine else (user_display_name(rep) if rep else "no one yet")
+            state = f"With a rep ({who}): the bot does not answer."
+        elif obj.status == Status.CLOSED:
+            state = "Closed."
+        else:
+            state = "The bot is answering."
+        note = CHANNEL_NOTES.get(obj.channel, "")
+        if may_act and (obj.status != Status.HANDED_OFF or obj.assigned_rep_id is None):
+            note = f"Sending takes the conversation over from the bot. {note}".strip()
+        return {
+            "state": state,
+            "refusal": refusal,
+            "may_act": may_act,
+            "show_take_over": may_act and not mine,
+            "show_hand_back": may_act and obj.status == Status.HANDED_OFF,
+            "show_close": may_act and obj.status != Status.CLOSED,
+            "may_reply": may_act,
+            "reply_note": note,
+            "reply_max": REPLY_MAX_CHARS,
+            "author_name": user_display_name(request.user),
+            "urls": {name: action_url(obj, name) for name in ACTIONS},
+        }
+
+    # ---- the views --------------------------------------------------------------------
+
+    def take_over_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def take(obj: Conversation) -> None:
+            conversation_take_over(conversation=obj, actor=Actor.rep(request.user))
+
+        return self._act(request, object_id, take, "You took the conversation over.")
+
+    def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def reply(obj: Conversation) -> str:
+            text = str(request.POST.get("text", ""))
+            conversation_reply(conversation=obj, author=_user(request), text=text)
+            return "#desk-reply"
+
+        return self._act(request, object_id, reply, "Reply stored; it is being sent.")
+
+    def hand_back_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def hand_back(obj: Conversation) -> None:
+            conversation_hand_back(conversation=obj, actor=Actor.rep(request.user))
+
+        return self._act(
+            request, object_id, hand_back, "Handed back: the bot answers the next message."
+        )
+
+    def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def close(obj: Conversation) -> None:
+            conversation_close(conversation=obj, actor=Actor.rep(request.user))
+
+        return self._act(request, object_id, close, "Conversation closed.")
+
+    def messages_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The transcript's rows as JSON: what the page's script refreshes itself from."""
+        obj = self._conversation(request, object_id)
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        return JsonResponse(
+            {"status": obj.status, "messages": transcript_rows(obj)},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    # ---- shared -----------------------------------------------------------------------
+
+    def _conversation(self, request: HttpRequest, object_id: str) -> Conversation:
+        obj: Conversation = self.model_admin.get_object(request, unquote(object_id))  # else 404
+        if not self.model_admin.has_view_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def _act(self, request: HttpRequest, object_id: str, action: Action, done: str) -> HttpResponse:
+        obj = self._conversation(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.model_admin.has_change_permission(request, obj):
+            raise PermissionDenied
+        anchor = ""
+        try:
+            anchor = action(obj) or ""
+        except ValidationError as exc:
+            self.model_admin.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.model_admin.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(action_url(obj, "change") + anchor)

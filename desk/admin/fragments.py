@@ -1,0 +1,113 @@
+"""The HTML of the desk's admin pages: each fragment is a template under
+``templates/admin/desk/``, rendered here from the objects it shows. Autoescaping escapes
+every value (a contact's name, a message, the CRM's metadata); nothing is marked safe but a
+rendered template. The transcript's table is ``desk/transcript.py``'s, the audit trail's
+``desk/audit.py``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
+
+from crm.models import (
+    Contact,
+    Conversation,
+    LeadOpportunity,
+    Message,
+    OpportunityProductRecommendation,
+)
+
+EMPTY = "—"
+NO_REASON = "needs a rep"
+
+
+def render(name: str, context: Mapping[str, Any]) -> SafeString:
+    """``templates/admin/desk/<name>.html``, without the whitespace around it."""
+    html = render_to_string(f"admin/desk/{name}.html", dict(context))
+    return mark_safe(html.strip())  # noqa: S308 - the template escapes every value
+
+
+# ---- the conversations ----------------------------------------------------------------
+
+
+def status_flag(conversation: Conversation) -> str:
+    """The list's status, with the reason of the flag (cut short) when it has one."""
+    label = str(conversation.get_status_display())
+    if not conversation.needs_attention:
+        return label
+    reason = conversation.attention_reason or NO_REASON
+    return render("flag", {"label": label, "reason": reason, "brief": True})
+
+
+def attention(conversation: Conversation) -> str:
+    if not conversation.needs_attention:
+        return "Not flagged."
+    return render("flag", {"reason": conversation.attention_reason or NO_REASON})
+
+
+def time_ago(when: datetime | None) -> str:
+    if when is None:
+        return EMPTY
+    exact = timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
+    return render("time_ago", {"exact": exact, "ago": timesince(when, depth=1)})
+
+
+def unanswered(count: int) -> SafeString:
+    return render("unanswered", {"count": count})
+
+
+def contact_card(contact: Contact) -> SafeString:
+    details = " · ".join(v for v in (contact.email, contact.phone_number) if v)
+    return render(
+        "contact_card", {"contact": contact, "details": details, "division": contact.division}
+    )
+
+
+def opportunity_links(opportunities: Iterable[LeadOpportunity]) -> SafeString:
+    return render("opportunity_links", {"opportunities": opportunities})
+
+
+# ---- the opportunities ----------------------------------------------------------------
+
+
+def product_link(recommendation: OpportunityProductRecommendation) -> SafeString:
+    return render("product_link", {"recommendation": recommendation})
+
+
+def crm_ids(contact: Contact) -> SafeString:
+    """The contact, its company and division with the ids the CRM gave them."""
+    division = contact.division
+    company = division.company if division is not None else None
+    rows = [
+        ("Contact", str(contact), contact.crm_contact_id),
+        ("Company", company.name if company else EMPTY, company and company.crm_company_id),
+        ("Division", division.name if division else EMPTY, division and division.crm_division_id),
+    ]
+    return render("crm_ids", {"rows": rows})
+
+
+def crm_metadata(messages: Iterable[Message]) -> SafeString:
+    """Every field of the metadata the CRM passed with the messages, a row each."""
+    rows = [
+        (message.created_at, str(key), _metadata_value(value))
+        for message in messages
+        if isinstance(message.metadata, dict)
+        for key, value in message.metadata.items()
+    ]
+    return render("crm_metadata", {"rows": rows})
+
+
+def conversation_link(conversation_id: int | None) -> SafeString:
+    return render("conversation_link", {"conversation_id": conversation_id})
+
+
+def _metadata_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
