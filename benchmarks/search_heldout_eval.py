@@ -226,9 +226,14 @@ def figures(results: Iterable[Result]) -> dict[str, float]:
     results = list(results)
     if not results:
         return {"n": 0}
+    recalls = [r.recall for r in results]
     return {
         "n": len(results),
-        "recall@5": round(statistics.mean(r.recall for r in results), 3),
+        "recall@5": round(statistics.mean(recalls), 3),
+        # the standard error of that mean: how far one run of other queries could move it
+        "recall@5_se": round(statistics.stdev(recalls) / len(recalls) ** 0.5, 3)
+        if len(recalls) > 1
+        else 0.0,
         "hit@5": round(statistics.mean(r.hit for r in results), 3),
         "mrr": round(statistics.mean(r.reciprocal_rank for r in results), 3),
     }
@@ -285,16 +290,17 @@ def print_tables(summary: dict[str, Any], modes: tuple[str, ...]) -> None:
         for catalog in CATALOGS:
             row = [columns.get(c, {}).get("catalogs", {}).get(catalog) for c in SPLITS]
             print(f"{'  ' + catalog:<22}" + "".join(_cells(entry) for entry in row))
-    print("\noverall recall@5 / hit@5 / MRR by mode")
-    print(f"{'mode':<10}" + "".join(f"{column:>24}" for column in COLUMNS))
+    print("\noverall recall@5 (± its standard error) / hit@5 / MRR by mode")
+    print(f"{'mode':<10}" + "".join(f"{column:>30}" for column in COLUMNS))
     for mode in modes:
         line = f"{mode:<10}"
         for column in COLUMNS:
             entry = summary[mode].get(column, {}).get("overall")
             line += (
-                f"{entry['recall@5']:>10.3f} /{entry['hit@5']:>6.3f} /{entry['mrr']:>6.3f}"
+                f"{entry['recall@5']:>9.3f} ±{entry['recall@5_se']:.3f} /{entry['hit@5']:>6.3f}"
+                f" /{entry['mrr']:>6.3f}"
                 if entry
-                else f"{'-':>24}"
+                else f"{'-':>30}"
             )
         print(line)
 
