@@ -28,6 +28,8 @@ import openai
 from django.conf import settings
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from tenants.redaction import redact
+
 TokenCallback = Callable[[str], Awaitable[None]]
 
 COMPLETIONS_PATH = "/chat/completions"
@@ -108,13 +110,17 @@ class Step:
 
 
 def describe_error(exc: BaseException) -> str:
+    """What went wrong, for the turn's record and the conversation's flag (shown to reps):
+    redacted, since a provider may echo the API key it was sent."""
     if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
-    if isinstance(exc, openai.APITimeoutError):
+        text = f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
+    elif isinstance(exc, openai.APITimeoutError):
         return "timed out"
-    if isinstance(exc, openai.APIConnectionError):
+    elif isinstance(exc, openai.APIConnectionError):
         return "could not connect"
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+    else:
+        text = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return redact(text, [settings.LLM_API_KEY])
 
 
 async def chat_step(

@@ -13,6 +13,10 @@ class ChannelsAppConfig(AppConfig):
         from channels_app.services import contact_channel_data_erase
         from crm.events import EventType, event_subscribe
         from tenants.models import Tenant
+        from tenants.redaction import loggers_redact
+
+        # httpx logs each request's URL (at INFO), and a Telegram URL holds the bot token.
+        loggers_redact("httpx", "httpcore")
 
         # An erased contact (GDPR) is erased from the raw webhook events too.
         event_subscribe(contact_channel_data_erase, types=[EventType.CONTACT_ERASED])

@@ -18,6 +18,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from tenants.redaction import redact
+
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "conversation.message"  # handled by a consumer's ``conversation_message``
@@ -37,7 +39,8 @@ async def conversation_notify(*, tenant_id: int, conversation_id: int, message_i
     try:
         await layer.group_send(group, {"type": EVENT_TYPE, "message_id": message_id})
     except Exception as exc:  # a live notice must never fail the caller
-        logger.warning("live notice for conversation %s not sent: %s", conversation_id, exc)
+        reason = redact(str(exc))  # a Redis error may name its URL, password included
+        logger.warning("live notice for conversation %s not sent: %s", conversation_id, reason)
 
 
 def conversation_notify_on_commit(*, tenant_id: int, conversation_id: int, message_id: int) -> None:
@@ -49,6 +52,7 @@ def conversation_notify_on_commit(*, tenant_id: int, conversation_id: int, messa
                 tenant_id=tenant_id, conversation_id=conversation_id, message_id=message_id
             )
         except Exception as exc:  # e.g. no event loop can be used from here
-            logger.warning("live notice for conversation %s failed: %s", conversation_id, exc)
+            reason = redact(str(exc))
+            logger.warning("live notice for conversation %s failed: %s", conversation_id, reason)
 
     transaction.on_commit(notify)

@@ -9,6 +9,7 @@ from django.db import models
 
 from tenants.fields import EncryptedTextField
 from tenants.models import TenantOwnedModel
+from tenants.redaction import redact
 
 
 def new_key() -> str:
@@ -86,6 +87,17 @@ class ChannelAccount(TenantOwnedModel):
     @property
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.splitlines() if o.strip()]
+
+    def secret_values(self) -> list[str]:
+        """The account's secrets as they could be echoed back: what :func:`redact` masks
+        in an error or a log line (the bot token also by its secret half)."""
+        values = [getattr(self, name) for name in self.SECRET_FIELDS]
+        values.append(self.bot_token.partition(":")[2])
+        return [value for value in values if value]
+
+    def redact(self, text: str) -> str:
+        """``text`` without this account's secrets or anything shaped like a credential."""
+        return redact(text, self.secret_values())
 
     def webhook_path(self) -> str:
         if self.kind in (self.Kind.TELEGRAM, self.Kind.WHATSAPP):

@@ -4,7 +4,8 @@
 ``Retry-After`` or the body's ``retry_after`` asks, within ``CHANNEL_SEND_MAX_WAIT``), 5xx and
 network errors (exponential backoff), up to ``CHANNEL_SEND_RETRIES`` retries. Everything
 else (a 4xx the platform means) comes back at once for the caller to class as permanent.
-It never raises for an HTTP or network problem: the caller reads :class:`Outcome`.
+It never raises for an HTTP or network problem: the caller reads :class:`Outcome`. Its network
+errors and log lines are redacted (``tenants.redaction``): a Telegram URL carries the bot token.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+
+from tenants.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,8 @@ async def post_json(
     try:
         response = await client.post(url, json=payload, headers=headers)
     except httpx.HTTPError as exc:
-        return Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:500], transient=True)
+        error = redact(f"{type(exc).__name__}: {exc}")[:500]
+        return Outcome(status=None, error=error, transient=True)
     body = _parse(response)
     transient = response.status_code in TRANSIENT_STATUSES or bool(
         is_transient and is_transient(response.status_code, body)
@@ -109,7 +113,7 @@ async def post_json(
     outcome = Outcome(status=response.status_code, body=body, transient=transient)
     if not outcome.ok and transient:
         outcome.retry_after = _retry_after(response, body)
-        logger.info("POST %s: %s (transient)", _safe(url), _brief(outcome))
+        logger.info("POST %s: %s (transient)", redact(url), _brief(outcome))
     return outcome
 
 
@@ -127,14 +131,6 @@ def retry_delay(*, attempt: int, asked: float | None) -> float | None:
 
 def _brief(outcome: Outcome) -> str:
     return f"HTTP {outcome.status}" if outcome.status is not None else outcome.error
-
-
-def _safe(url: str) -> str:
-    """The URL without a Telegram bot token (``/bot<token>/``) for logs."""
-    head, sep, tail = url.partition("/bot")
-    if not sep:
-        return url
-    return f"{head}/bot***/{tail.split('/', 1)[1] if '/' in tail else ''}"
 
 
 _clients: dict[asyncio.AbstractEventLoop, dict[float, httpx.AsyncClient]] = {}

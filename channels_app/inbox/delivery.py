@@ -12,6 +12,9 @@
 * :func:`conversation_deliver` sends a conversation's pending replies in order and stops
   at the first one waiting for its retry: later replies never overtake it.
 * :func:`delivery_status_update` records what the platform reports (delivered, read…).
+
+Every error stored on a message or a conversation (and shown to reps) is redacted first
+(:meth:`ChannelAccount.redact`): a platform error that echoes a token never reaches them.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.models import ConversationRoute
+from channels_app.models import ChannelAccount, ConversationRoute
 from channels_app.outbound import retry_delay
-from channels_app.transport import SendResult, transport_for
+from channels_app.transport import OUTBOUND_KINDS, SendResult, transport_for
 from crm.models import Conversation, Message
 from crm.services import (
     conversation_flag,
@@ -37,6 +40,7 @@ from crm.services import (
     message_status_from_platform,
 )
 from tenants.models import Tenant
+from tenants.redaction import redact
 from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
@@ -142,6 +146,7 @@ async def reply_deliver(*, message_id: int) -> Delivered:
     except Exception as exc:  # a transport bug must not leave the message in "sending"
         logger.exception("transport %s crashed", route.account.kind)
         result = SendResult(ok=False, error=f"internal error: {type(exc).__name__}", permanent=True)
+    result.error = route.account.redact(result.error)  # whatever the transport let through
     return await sync_to_async(delivery_finish)(message=message, result=result)
 
 
@@ -184,6 +189,9 @@ def delivery_status_update(
     for a rep. An id that is not one of this tenant's replies changes nothing.
     """
     with tenant_scope(tenant):
+        if error:  # the platform's words: they might echo one of the tenant's secrets
+            accounts = ChannelAccount.objects.filter(kind__in=OUTBOUND_KINDS)
+            error = redact(error, [s for account in accounts for s in account.secret_values()])
         message = message_status_from_platform(
             tenant=tenant, external_id=external_id, status=status, error=error
         )

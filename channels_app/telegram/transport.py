@@ -4,7 +4,8 @@ Rate limits (429 with ``parameters.retry_after``), 5xx and network errors are
 retried by :func:`channels_app.outbound.post_json`. Any other error is Telegram
 refusing for good (the user blocked the bot, the chat does not exist): it is
 returned as permanent with Telegram's description, and not retried.
-The bot token is part of every URL: it never reaches a log or an error message.
+The bot token is part of every URL: every error and log line is redacted with the
+account's secrets (:meth:`ChannelAccount.redact`) before it is stored or logged.
 """
 
 from __future__ import annotations
@@ -43,19 +44,15 @@ def chat_id_value(address: str) -> int | str:
     return int(address) if address.lstrip("-").isdigit() else address
 
 
-def redact(text: str, account: ChannelAccount) -> str:
-    return text.replace(account.bot_token, "***") if account.bot_token else text
-
-
 def outcome_error(outcome: Outcome, account: ChannelAccount) -> tuple[str, bool]:
     """``(reason, permanent)`` for a failed call: Telegram's description when it gave one."""
     if outcome.status is None:
-        return redact(f"network error: {outcome.error}", account), False
+        return account.redact(f"network error: {outcome.error}"), False
     body = outcome.body if isinstance(outcome.body, dict) else {}
     description = body.get("description")
     reason = str(description) if description else f"HTTP {outcome.status}"
     transient = outcome.status == 429 or outcome.status >= 500
-    return redact(reason, account)[:1000], not transient
+    return account.redact(reason)[:1000], not transient
 
 
 class TelegramTransport:

@@ -15,8 +15,9 @@
 
 A recipient is a phone-number id (``wa_id``, digits) sent as ``to``, or a
 business-scoped user id (``US.1349…``) sent as ``recipient``, as the Cloud API
-asks for BSUIDs. The access token goes in the ``Authorization`` header only and is
-never logged.
+asks for BSUIDs. The access token goes in the ``Authorization`` header only; every error
+and log line is redacted with the account's secrets (:meth:`ChannelAccount.redact`): a
+Graph error may echo the token it was sent.
 """
 
 from __future__ import annotations
@@ -83,16 +84,17 @@ def recipient(address: str) -> dict[str, str]:
     return {"recipient": address} if BSUID.match(address) else {"to": address}
 
 
-def _failure(outcome: Outcome, sent: list[str]) -> SendResult:
+def _failure(outcome: Outcome, sent: list[str], account: ChannelAccount) -> SendResult:
     if outcome.status is None:
-        return SendResult(ok=False, external_ids=sent, error=f"network: {outcome.error}")
+        error = account.redact(f"network: {outcome.error}")
+        return SendResult(ok=False, external_ids=sent, error=error)
     code, message = error_of(outcome.body)
     transient = outcome.status in (429, 500, 502, 503, 504) or code in TRANSIENT_CODES
     label = code if code is not None else f"HTTP {outcome.status}"
     return SendResult(
         ok=False,
         external_ids=sent,
-        error=f"{label}: {message}",
+        error=account.redact(f"{label}: {message}"),
         permanent=not transient,
         retry_after=outcome.retry_after,
     )
@@ -121,7 +123,7 @@ class WhatsAppTransport:
                 is_transient=_transient,
             )
             if not outcome.ok:
-                result = _failure(outcome, sent)
+                result = _failure(outcome, sent, account)
                 logger.warning("whatsapp send to account %s failed: %s", account.pk, result.error)
                 return result
             messages = outcome.body.get("messages") if isinstance(outcome.body, dict) else None
@@ -145,7 +147,10 @@ class WhatsAppTransport:
             if response.status_code >= 400:
                 code, message = error_of(response.json() if response.content else None)
                 logger.info(
-                    "whatsapp mark read: HTTP %s %s: %s", response.status_code, code, message
+                    "whatsapp mark read: HTTP %s %s: %s",
+                    response.status_code,
+                    code,
+                    account.redact(message),
                 )
         except Exception as exc:  # best effort: a read receipt never stops a reply
             logger.info("whatsapp mark read failed: %s", type(exc).__name__)

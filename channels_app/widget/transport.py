@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 
 from channels_app.transport import SendResult
 from channels_app.widget import schemas
+from tenants.redaction import redact
 
 if TYPE_CHECKING:
     from agent.llm import TokenCallback
@@ -62,7 +63,7 @@ async def _group_send(group: str, event: dict[str, Any]) -> bool:
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logger.debug("widget: group send failed: %s", task.exception())
+        logger.debug("widget: group send failed: %s", redact(str(task.exception())))
 
 
 class WidgetTransport:
@@ -80,7 +81,7 @@ class WidgetTransport:
         try:
             sent = await _group_send(route_group(route), {"type": "widget.frame", "frame": message})
         except Exception as exc:  # the layer (Redis) is down: record it, flag for a rep
-            logger.warning("widget: reply not offered to the socket: %s", exc)
+            logger.warning("widget: reply not offered to the socket: %s", redact(str(exc)))
             return SendResult(ok=False, error=f"channel layer: {type(exc).__name__}")
         if not sent:
             return SendResult(ok=False, error="no channel layer configured", permanent=True)
@@ -93,7 +94,7 @@ class WidgetTransport:
                 {"type": "widget.frame", "frame": schemas.frame(schemas.Typing())},
             )
         except Exception as exc:  # best effort
-            logger.debug("widget: typing not sent: %s", exc)
+            logger.debug("widget: typing not sent: %s", redact(str(exc)))
 
     def token_callback(self, route: ConversationRoute) -> TokenCallback | None:
         group = route_group(route)
@@ -107,7 +108,7 @@ class WidgetTransport:
                     {"type": "widget.frame", "frame": schemas.frame(schemas.Token(text=text))},
                 )
             except Exception as exc:  # a lost token must not fail the turn
-                logger.debug("widget: token not sent: %s", exc)
+                logger.debug("widget: token not sent: %s", redact(str(exc)))
 
         return on_token
 

@@ -105,6 +105,7 @@ class FakeWhatsApp(LocalServer):
     def __init__(self) -> None:
         self.numbers: dict[str, str] = {}  # phone_number_id → access token
         self.script: deque[Answer] = deque()
+        self.read_script: deque[Answer] = deque()  # answers to the next read receipts
         self.requests: list[Received] = []
         self.answered: list[tuple[Received, int, dict[str, Any]]] = []
         self._lock = threading.Lock()
@@ -120,12 +121,22 @@ class FakeWhatsApp(LocalServer):
         self.numbers[phone_number_id] = access_token
         return self
 
-    def error(self, code: int, *, times: int = 1, retry_after: float | None = None):
-        """The next send(s) fail with Graph error ``code`` (its usual HTTP status)."""
+    def error(
+        self,
+        code: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        message: str | None = None,
+        reads: bool = False,
+    ):
+        """The next send(s) fail with Graph error ``code`` (its usual HTTP status), with
+        ``message`` instead of the usual one if given; ``reads``: the next read receipts."""
         status = GRAPH_ERRORS.get(code, (400, "", ""))[0]
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        script = self.read_script if reads else self.script
         for _ in range(times):
-            self.script.append(Answer(status, graph_error(code), headers))
+            script.append(Answer(status, graph_error(code, message=message), headers))
         return self
 
     def status(self, status: int, *, times: int = 1, retry_after: float | None = None):
@@ -168,6 +179,10 @@ class FakeWhatsApp(LocalServer):
         if received.body.get("messaging_product") != "whatsapp":
             return 400, graph_error(100, message="messaging_product is required"), {}
         if received.is_read:
+            with self._lock:
+                failed = self.read_script.popleft() if self.read_script else None
+            if failed is not None:
+                return failed.status, failed.body or {}, failed.headers
             return 200, {"success": True}, {}
         with self._lock:
             scripted = self.script.popleft() if self.script else None
