@@ -164,6 +164,19 @@ DEMO_TENANT_SLUG = env.str("DEMO_TENANT_SLUG", default="demo")  # whose widget /
 # Messages live in the session, not in a cookie: a rotated API key is shown once through one.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# E-mail (a new member's one-time set-password link): EMAIL_URL in django-environ's form,
+# e.g. smtp+tls://user:password@smtp.example.com:587; the console in DEBUG runs (tests use
+# Django's locmem backend). PASSWORD_RESET_TIMEOUT: how long such a link works (seconds).
+globals().update(
+    (name, value)
+    for name, value in env.email_url(
+        "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"
+    ).items()
+    if value is not None
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

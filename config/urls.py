@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
 
 from channels_app.api.views import api_messages
@@ -17,6 +18,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz/", healthz, name="healthz"),
+    # A new member's one-time set-password link (tenants.services.member_set_password_link):
+    # Django's password-reset confirmation, before the admin's catch-all.
+    path(
+        "admin/password/set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url=reverse_lazy("password_reset_complete")
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "admin/password/set/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("webhooks/telegram/<str:key>/", telegram_webhook, name="telegram-webhook"),
     path("webhooks/whatsapp/<str:key>/", whatsapp_webhook, name="whatsapp-webhook"),

@@ -3,14 +3,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from tenants.admin_base import NotFoundMixin, TenantOwnedAdmin
 from tenants.branding import LOGO_ACCEPT
 from tenants.models import Membership, Tenant
-from tenants.services import member_ensure, member_refusal, membership_set_role, tenant_update
+from tenants.services import (
+    member_ensure,
+    member_invite,
+    member_refusal,
+    membership_set_role,
+    tenant_update,
+)
 
 
 @admin.register(Tenant)
@@ -70,13 +76,13 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
 
 
 class MemberAddForm(forms.ModelForm):
-    """Adds a staff user to the tenant by email (the user is created when new)."""
+    """Adds a staff user to the tenant by email: a new user, or an existing one who
+    belongs to no tenant (``member_refusal``). Nobody types a password here: a new user
+    gets a one-time set-password link (shown once and e-mailed), and an existing user
+    keeps theirs."""
 
     email = forms.EmailField()
-    full_name = forms.CharField(required=False)
-    password = forms.CharField(
-        widget=forms.PasswordInput, required=False, help_text="Required for a new user."
-    )
+    full_name = forms.CharField(required=False, help_text="For a new user.")
     scope_tenant = None
 
     class Meta:
@@ -88,9 +94,7 @@ class MemberAddForm(forms.ModelForm):
         assert cleaned is not None  # a ModelForm's clean() returns its cleaned_data
         tenant = self.scope_tenant or cleaned.get("tenant")
         if tenant is not None and cleaned.get("email"):
-            refusal = member_refusal(
-                tenant=tenant, email=cleaned["email"], password=cleaned.get("password")
-            )
+            refusal = member_refusal(tenant=tenant, email=cleaned["email"])
             if refusal:
                 raise forms.ValidationError(refusal)
         return cleaned
@@ -102,6 +106,7 @@ class MembershipAdmin(TenantOwnedAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
+    actions = [*TenantOwnedAdmin.actions, "send_password_link"]
 
     @admin.display(description="email", ordering="user__email")
     def user_email(self, obj: Membership) -> str:
@@ -143,7 +148,7 @@ class MembershipAdmin(TenantOwnedAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            fields = ["email", "full_name", "password", "role"]
+            fields = ["email", "full_name", "role"]
             if request.user.is_superuser and getattr(request, "tenant", None) is None:
                 fields.insert(0, "tenant")
             return fields
@@ -179,12 +184,47 @@ class MembershipAdmin(TenantOwnedAdmin):
                 membership_set_role(membership=obj, role=obj.role)
             return super().save_model(request, obj, form, change)
         tenant = form.scope_tenant or form.cleaned_data["tenant"]
-        membership, _ = member_ensure(
+        membership, result = member_ensure(
             tenant=tenant,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
-            password=form.cleaned_data.get("password") or None,
             full_name=form.cleaned_data.get("full_name", ""),
         )
         # The admin logs and redirects with the object it built; make it the saved row.
         obj.pk, obj.user, obj.tenant = membership.pk, membership.user, membership.tenant
+        if result.created or "membership" in result.changed:
+            self._invite(request, membership, show_link=result.created)
+
+    def _invite(self, request: HttpRequest, membership: Membership, *, show_link: bool) -> None:
+        link = member_invite(membership=membership)
+        email = membership.user.email
+        if link and show_link:
+            messages.warning(
+                request,
+                f"{email} was e-mailed a link to choose their password. If it does not "
+                f"arrive, pass this one on (it works once): {link}",
+            )
+        elif link:
+            messages.info(request, f"{email} was e-mailed a link to choose their password.")
+        else:
+            messages.info(
+                request,
+                f"{email} already had an account: it keeps its password, and was told by "
+                f"e-mail that it now belongs to this tenant.",
+            )
+
+    @admin.action(
+        description="E-mail a new set-password link (members without a password)",
+        permissions=["change"],
+    )
+    def send_password_link(self, request: HttpRequest, queryset: Any) -> None:
+        """For members who never chose a password (the first link expired or got lost)."""
+        for membership in queryset.select_related("user", "tenant"):
+            if membership.user.has_usable_password():
+                messages.error(
+                    request,
+                    f"{membership.user.email} has a password already: they can sign in "
+                    f"(nobody but them changes it).",
+                )
+                continue
+            self._invite(request, membership, show_link=True)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from tenants.models import Membership, Tenant
 from tenants.roles import ROLE_GROUPS
@@ -18,6 +25,8 @@ from tenants.scoping import scopes_disabled, tenant_scope
 if TYPE_CHECKING:
     # The project's user model (AUTH_USER_MODEL is Django's); get_user_model() at run time.
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 
 class MemberError(ValueError):
@@ -73,17 +82,32 @@ def _user_by_email(email: str) -> User | None:
     return get_user_model().objects.filter(username__iexact=email.strip().lower()).first()
 
 
-def member_refusal(*, tenant: Tenant, email: str, password: str | None) -> str | None:
-    """Why ``member_ensure`` would refuse this member, or None when it would not."""
+def member_refusal(*, tenant: Tenant, email: str) -> str | None:
+    """Why ``member_ensure`` would refuse this address, or None when it would not.
+
+    A new address is always welcome. An existing account may join ``tenant`` only when
+    it is not a platform operator, not deactivated, belongs to no other tenant and is not
+    a staff account outside every tenant (someone's staff login that a tenant admin must
+    not take over): adding it would otherwise hand its access to this tenant.
+    """
     user = _user_by_email(email)
     if user is None:
-        return None if password else "A new member needs a password."
+        return None
     if user.is_superuser:
         return f"{email} is a platform operator and cannot be a tenant member."
     with scopes_disabled():
-        elsewhere = Membership.all_objects.filter(user=user).exclude(tenant=tenant).exists()
-    if elsewhere:
+        tenant_ids = set(
+            Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)
+        )
+    if tenant_ids - {tenant.pk}:
         return f"{email} already belongs to another tenant."
+    if not tenant_ids and user.is_staff:
+        return (
+            f"{email} is a staff account that belongs to no tenant; "
+            "only a platform operator can change it."
+        )
+    if not user.is_active:
+        return f"{email} is deactivated; only a platform operator can reactivate it."
     return None
 
 
@@ -96,10 +120,13 @@ def member_ensure(
     password: str | None = None,
     full_name: str = "",
 ) -> tuple[Membership, EnsureResult]:
-    """Create or update a staff user who is a member of ``tenant``. Idempotent.
+    """Create a staff user who is a member of ``tenant``, or add an existing one. Idempotent.
 
-    The user logs in with their email. A user who belongs to another tenant is
-    refused: a staff user belongs to exactly one tenant.
+    The user logs in with their email. ``password`` is for a new user only (operator
+    commands and the demo seed); without one the new user gets no usable password and
+    sets one through ``member_invite``'s link. An existing user's password is never
+    changed. Accounts ``member_refusal`` names are refused: a staff user belongs to
+    exactly one tenant.
     """
     email = email.strip().lower()
     try:
@@ -109,29 +136,24 @@ def member_ensure(
     if role not in ROLE_GROUPS:
         raise MemberError(f"Unknown role {role!r}: use one of {', '.join(ROLE_GROUPS)}.")
 
-    user = _user_by_email(email)
-    refusal = member_refusal(tenant=tenant, email=email, password=password)
+    refusal = member_refusal(tenant=tenant, email=email)
     if refusal:
         raise MemberError(refusal)
+    user = _user_by_email(email)
     result = EnsureResult(created=user is None)
     if user is None:
-        assert password  # member_refusal() requires one for a new user
         user = get_user_model()(username=email, email=email, is_staff=True, is_active=True)
-        user.set_password(password)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
         if full_name:
             user.first_name, _, user.last_name = full_name.partition(" ")
         user.save()
-    else:
-        updates = []
-        if not user.is_staff or not user.is_active:
-            user.is_staff = user.is_active = True
-            updates += ["is_staff", "is_active"]
-        if password and not user.check_password(password):
-            user.set_password(password)
-            updates.append("password")
-        if updates:
-            user.save(update_fields=updates)
-            result.changed += updates
+    elif not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        result.changed.append("is_staff")
 
     with tenant_scope(tenant):
         membership = Membership.all_objects.filter(user=user).first()
@@ -145,3 +167,55 @@ def member_ensure(
         if membership_set_role(membership=membership, role=role):
             result.changed.append("role")
     return membership, result
+
+
+def member_set_password_link(*, user: User) -> str:
+    """A one-time link to set ``user``'s password (Django's password-reset token).
+
+    The token hashes the user's current password and last login, so it stops working
+    once a password is set (and after ``PASSWORD_RESET_TIMEOUT``). The link is built on
+    ``PUBLIC_BASE_URL``, never on a request's Host header.
+    """
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
+    return str(settings.PUBLIC_BASE_URL).rstrip("/") + path
+
+
+def member_invite(*, membership: Membership) -> str | None:
+    """E-mail the member that they were added to their tenant's desk (after the commit).
+
+    A member who has no usable password yet gets a one-time set-password link, which is
+    also returned (for the admin to pass on when the e-mail does not arrive); a member
+    with a password of their own gets a notice and None: nobody else gets a way in.
+    A failed send is logged, never raised (the membership stands).
+    """
+    user, tenant = membership.user, membership.tenant
+    login_url = str(settings.PUBLIC_BASE_URL).rstrip("/") + reverse("admin:login")
+    link = None
+    if user.has_usable_password():
+        how = f"Sign in at {login_url} with {user.email} and your password."
+    else:
+        link = member_set_password_link(user=user)
+        days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+        how = (
+            f"Choose your password here (the link works once, for {days} days):\n{link}\n\n"
+            f"Then sign in at {login_url} with {user.email}."
+        )
+    message = EmailMessage(
+        subject=f"Your account on the {tenant.name} sales desk",
+        body=(
+            f"You have been added to the {tenant.name} sales desk as "
+            f"{membership.get_role_display().lower()}.\n\n{how}\n"
+        ),
+        to=[user.email],
+    )
+    transaction.on_commit(lambda: _invite_send(message, user.pk), robust=True)
+    return link
+
+
+def _invite_send(message: EmailMessage, user_id: int) -> None:
+    try:
+        message.send()
+    except Exception:
+        logger.exception("The invitation e-mail to user %s could not be sent.", user_id)

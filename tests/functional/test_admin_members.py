@@ -3,7 +3,11 @@ restore, operators across tenants, and who may log in at all."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
+from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -12,6 +16,7 @@ from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.conftest import PASSWORD
 from tests.factories import CompanyFactory, UserFactory
+from tests.helpers import password_login
 
 pytestmark = pytest.mark.django_db
 
@@ -92,37 +97,127 @@ def test_sales_rep_cannot_manage_members(client, teammate, owner):
     assert b"/admin/tenants/membership/" not in index.content
 
 
-def test_tenant_admin_adds_a_member_who_can_log_in(client, owner, tenant_a):
+def _add_member(client, **data):
+    return client.post(reverse("admin:tenants_membership_add"), {"role": "sales_rep", **data})
+
+
+def _shown(response) -> str:
+    return " ".join(str(message) for message in get_messages(response.wsgi_request))
+
+
+def test_tenant_admin_adds_a_member_who_sets_their_password_through_a_one_time_link(
+    client, owner, tenant_a, mailoutbox, django_capture_on_commit_callbacks
+):
     client.force_login(owner)
-    response = client.post(
-        reverse("admin:tenants_membership_add"),
-        {
-            "email": "New.Rep@Alpha.example",
-            "full_name": "Nueva Rep",
-            "password": "s3cret-pass!",
-            "role": "sales_rep",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _add_member(client, email="New.Rep@Alpha.example", full_name="Nueva Rep")
     assert response.status_code == 302
     with tenant_scope(tenant_a):
         membership = Membership.objects.get(user__email="new.rep@alpha.example")
     assert membership.role == Membership.Role.SALES_REP
     assert list(membership.user.groups.values_list("name", flat=True)) == ["Sales reps"]
+    assert not membership.user.has_usable_password()
+    # The link is e-mailed to the member and shown to the admin, once.
+    [email] = mailoutbox
+    assert email.to == ["new.rep@alpha.example"]
+    link = re.search(r"https?://\S+/admin/password/set/\S+/", email.body).group(0)
+    assert link in _shown(response)
+    path = urlsplit(link).path
+
     client.logout()
-    assert client.login(username="new.rep@alpha.example", password="s3cret-pass!")
+    form_page = client.get(path, follow=True)
+    assert form_page.context["validlink"]
+    new_password = "a-long-new-passphrase-42"
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": new_password, "new_password2": new_password},
+    )
+    assert done.status_code == 302
+    assert password_login(client, "new.rep@alpha.example", new_password)
     assert client.get(reverse("admin:crm_contact_changelist")).status_code == 200
     assert client.get(reverse("admin:tenants_membership_changelist")).status_code == 403
+    # Once the password is set, the link is dead.
+    client.logout()
+    assert not client.get(path, follow=True).context["validlink"]
 
 
-def test_tenant_admin_cannot_add_another_tenants_user(client, owner, outsider):
+def test_adding_an_existing_user_never_changes_their_password(
+    client, owner, tenant_a, mailoutbox, django_capture_on_commit_callbacks
+):
+    someone = UserFactory(username="someone@example.com", is_staff=False)
     client.force_login(owner)
-    response = client.post(
-        reverse("admin:tenants_membership_add"),
-        {"email": outsider.email, "password": "whatever-123", "role": "sales_rep"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _add_member(
+            client, email="someone@example.com", password="taken-over-1", role="tenant_admin"
+        )
+    assert response.status_code == 302
+    someone.refresh_from_db()
+    assert someone.check_password(PASSWORD)
+    assert not someone.check_password("taken-over-1")
+    assert someone.is_staff
+    # Neither the admin nor the e-mail gets a way into the account: a notice only.
+    assert "/admin/password/set/" not in _shown(response)
+    [email] = mailoutbox
+    assert email.to == ["someone@example.com"]
+    assert "/admin/password/set/" not in email.body
+
+
+@pytest.mark.parametrize("kind", ["staff without a tenant", "operator", "deactivated"])
+def test_tenant_admin_cannot_take_over_accounts_outside_their_tenant(
+    client, owner, tenant_a, mailoutbox, django_capture_on_commit_callbacks, kind
+):
+    target = {
+        "staff without a tenant": lambda: UserFactory(username="staff@platform.example"),
+        "operator": lambda: UserFactory(username="staff@platform.example", is_superuser=True),
+        "deactivated": lambda: UserFactory(
+            username="staff@platform.example", is_staff=False, is_active=False
+        ),
+    }[kind]()
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _add_member(client, email=target.email, role="tenant_admin")
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    target.refresh_from_db()
+    assert target.check_password(PASSWORD)
+    assert (target.is_active, target.groups.count()) == (kind != "deactivated", 0)
+    with scopes_disabled():
+        assert not Membership.all_objects.filter(user=target).exists()
+    assert mailoutbox == []
+
+
+def test_tenant_admin_cannot_add_another_tenants_user(client, owner, outsider, mailoutbox):
+    client.force_login(owner)
+    response = _add_member(client, email=outsider.email, password="whatever-123")
     assert response.status_code == 200
     assert "another tenant" in str(response.context["adminform"].form.non_field_errors())
     assert outsider.check_password(PASSWORD)
+    assert mailoutbox == []
+
+
+def test_a_member_who_never_set_a_password_can_get_a_new_link(
+    client, owner, teammate, tenant_a, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        _add_member(client, email="late@alpha.example")
+    mailoutbox.clear()
+    with scopes_disabled():
+        late, rep = (
+            Membership.objects.get(user__email=email)
+            for email in ("late@alpha.example", teammate.email)
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:tenants_membership_changelist"),
+            {"action": "send_password_link", "_selected_action": [late.pk, rep.pk]},
+            follow=True,
+        )
+    # Only the member without a password gets one; the rep keeps theirs.
+    assert [message.to for message in mailoutbox] == [["late@alpha.example"]]
+    assert "has a password already" in _shown(response)
+    teammate.refresh_from_db()
+    assert teammate.check_password(PASSWORD)
 
 
 def test_tenant_admin_sees_only_own_tenant_settings(client, owner, tenant_a, tenant_b):

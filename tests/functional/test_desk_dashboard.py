@@ -21,6 +21,7 @@ from tests.factories import (
     ProductFactory,
     RecommendationFactory,
 )
+from tests.helpers import password_login
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +192,7 @@ def test_the_figures_take_five_queries(tenant_a, known_data, django_assert_num_q
 
 
 def _login(client, user) -> None:
-    assert client.login(username=user.username, password=PASSWORD)
+    assert password_login(client, user.username, PASSWORD)
 
 
 def _cards(response) -> dict[str, str]:

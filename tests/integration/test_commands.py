@@ -21,6 +21,7 @@ from crm.models import (
 )
 from tenants.models import Membership, Tenant
 from tenants.scoping import tenant_scope
+from tests.helpers import password_login
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +88,7 @@ def test_create_member_is_idempotent_and_sets_role_groups(client):
         membership = Membership.objects.select_related("user").get()
     assert membership.role == Membership.Role.TENANT_ADMIN
     assert list(membership.user.groups.values_list("name", flat=True)) == ["Tenant admins"]
-    assert client.login(username="ana@acme.example", password="pass-1234")
+    assert password_login(client, "ana@acme.example", "pass-1234")
 
 
 def test_create_member_errors_are_clear():
@@ -104,10 +105,6 @@ def test_create_member_errors_are_clear():
             "x",
             stdout=io.StringIO(),
         )
-    with pytest.raises(CommandError, match="needs a password"):
-        call_command(
-            "create_member", "acme", "a@b.example", "--role", "sales_rep", stdout=io.StringIO()
-        )
     run("create_member", "acme", "a@b.example", "--role", "sales_rep", "--password", "pw-12345")
     with pytest.raises(CommandError, match="another tenant"):
         call_command(
@@ -120,6 +117,32 @@ def test_create_member_errors_are_clear():
             "pw-12345",
             stdout=io.StringIO(),
         )
+
+
+def test_create_member_without_a_password_sends_a_set_password_link(
+    mailoutbox, django_capture_on_commit_callbacks, django_user_model
+):
+    run("create_tenant", "acme", "--name", "ACME")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = run("create_member", "acme", "eva@acme.example", "--role", "tenant_admin")
+    link = created["set_password_link"]
+    assert created["status"] == "created" and "/admin/password/set/" in link
+    assert [message.to for message in mailoutbox] == [["eva@acme.example"]]
+    assert link in mailoutbox[0].body
+    user = django_user_model.objects.get(username="eva@acme.example")
+    assert not user.has_usable_password()
+
+
+def test_create_member_never_changes_an_existing_users_password(client, mailoutbox):
+    run("create_tenant", "acme", "--name", "ACME")
+    run("create_member", "acme", "ana@acme.example", "--role", "sales_rep", "--password", "pw-1")
+    out = io.StringIO()
+    call_command(
+        "create_member", "acme", "ana@acme.example", "--role", "sales_rep",
+        "--password", "pw-2", stdout=out,
+    )  # fmt: skip
+    assert "password was not changed" in out.getvalue()
+    assert password_login(client, "ana@acme.example", "pw-1")
 
 
 def test_seed_demo_is_idempotent(catalog_index):

@@ -15,7 +15,9 @@ class Command(JsonSummaryCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--password", default="demo-pass-2026", help="Password of the demo members."
+            "--password",
+            default="demo-pass-2026",
+            help="Password of the demo members it creates (existing users keep theirs).",
         )
         super().add_arguments(parser)
 
