@@ -53,3 +53,11 @@ def test_the_logging_filter_redacts_a_libraries_records(caplog):
     with caplog.at_level(logging.INFO, logger="tests.unit.lib"):
         logger.info("HTTP Request: POST %s %s", f"https://api.telegram.org/bot{TOKEN}/x", 200)
     assert TOKEN not in caplog.text and "/bot***/x 200" in caplog.text
+
+
+def test_an_llm_error_echoing_the_api_key_is_redacted(settings):
+    from agent.llm import describe_error
+
+    settings.LLM_API_KEY = "deepseek-key-0123456789"
+    described = describe_error(ValueError("rejected key deepseek-key-0123456789 for model x"))
+    assert described == "ValueError: rejected key *** for model x"
