@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "tenants.middleware.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused for lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -200,6 +203,22 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
 
 LOGIN_URL = "admin:login"
+
+# Staff sign-in lockout (django-axes): AXES_FAILURE_LIMIT failed passwords lock the account,
+# and as many from one address lock that address, for AXES_COOLOFF_HOURS after the last
+# failure; a successful sign-in clears the count. `manage.py axes_reset_username EMAIL` /
+# `axes_reset_ip IP` / `axes_reset` unlock (README, Deploy). The address is REMOTE_ADDR:
+# behind a proxy, Daphne runs with --proxy-headers so that it is the client's.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "tenants.signin.lockout_response"
+AXES_USERNAME_CALLABLE = "tenants.signin.lockout_username"
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
