@@ -77,15 +77,17 @@ Commit = Callable[[Write], Awaitable[Any]]
 
 def writes_run(writes: list[Write]) -> list[Any]:
     """Run the writes in one transaction; each result, or the exception it raised. When
-    the batch as a whole fails, each write is tried alone, so one bad write fails alone."""
+    the batch as a whole fails (a database error, or a value the driver cannot send), each
+    write is tried alone, so one bad write fails alone and stores nothing."""
     connection_refresh()  # the server may have dropped the connection kept since the last batch
     try:
         with transaction.atomic():
             return _batch(writes)
-    except DatabaseError:
+    except Exception as exc:
         logger.exception("a batch of %d webhook write(s) failed", len(writes))
         if len(writes) == 1:
-            connection.close()
+            if isinstance(exc, DatabaseError):
+                connection.close()
             raise
     return [_alone(write) for write in writes]
 
@@ -93,7 +95,7 @@ def writes_run(writes: list[Write]) -> list[Any]:
 def _alone(write: Write) -> Any:
     try:
         [result] = writes_run([write])
-    except DatabaseError as exc:
+    except Exception as exc:
         return exc
     return result
 

@@ -16,15 +16,16 @@ Answers (JSON):
 * 200 with ``"reply": null``: the message was stored and a sales rep has the
   conversation (``conversation_status`` ``handed_off`` or ``closed``): no bot reply.
 * 202 with ``"reply": null``: another worker is still answering the conversation.
-* 400 malformed JSON; 401 missing or invalid key; 405 not POST; 413 body larger
+* 400 malformed JSON, or a number no column holds (an integer past 4,300 digits,
+  ``1e999``, ``NaN``); 401 missing or invalid key; 405 not POST; 413 body larger
   than ``WEBHOOK_MAX_BYTES``; 422 ``{"error", "details": [{"field", "message"}]}``.
-  Nothing is stored on a 4xx.
+  Nothing is stored on a 4xx. A lone surrogate or NUL in any string is stored as U+FFFD
+  (``channels_app.text``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -39,6 +40,7 @@ from channels_app.api.schemas import MessageIn
 from channels_app.api.services import api_message_store, reply_for
 from channels_app.inbox import conversation_answer
 from channels_app.selectors import channel_account_for_api_key
+from channels_app.text import JsonRefused, json_parse
 from channels_app.webhooks import body_within_limit, error_body, field_details, too_large_reason
 from crm.models import Conversation, Message
 from tenants.scoping import tenant_scope
@@ -83,11 +85,9 @@ async def api_messages(request: HttpRequest) -> JsonResponse:
     if payload is None:
         return _error(413, too_large_reason())
     try:
-        raw = json.loads(payload or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return _error(400, f"malformed JSON: {exc}")
-    except RecursionError:
-        return _error(400, "malformed JSON: nested too deeply")
+        raw = json_parse(payload or b"null")
+    except JsonRefused as exc:
+        return _error(400, str(exc))
     try:
         data = MessageIn.model_validate(raw)
     except ValidationError as exc:

@@ -8,9 +8,13 @@ See https://core.telegram.org/bots/api#update and #message.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Telegram's ids fit in 64 bits (chat ids in 52): a larger number is not Telegram's, and
+# would not fit the columns the ids end up in (addresses, external ids).
+Id = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 # Message contents without text, in the order they are looked for: an animation
 # also carries a ``document`` and a venue a ``location``, so those come first.
@@ -40,7 +44,7 @@ class _Model(BaseModel):
 
 
 class User(_Model):
-    id: int
+    id: Id
     is_bot: bool = False
     first_name: str = ""
     last_name: str | None = None
@@ -53,7 +57,7 @@ class User(_Model):
 
 
 class Chat(_Model):
-    id: int
+    id: Id
     type: str  # "private", "group", "supergroup" or "channel"
     title: str | None = None
     username: str | None = None
@@ -66,8 +70,8 @@ class Chat(_Model):
 
 
 class Message(_Model):
-    message_id: int
-    date: int
+    message_id: Id
+    date: Id
     chat: Chat
     from_user: User | None = Field(default=None, alias="from")
     text: str | None = None
@@ -118,7 +122,7 @@ class Update(_Model):
     # Other update kinds (edited_message, callback_query…) are kept unparsed, only to be named.
     model_config = ConfigDict(extra="allow", strict=True)
 
-    update_id: int
+    update_id: Id
     message: Message | None = None
 
     @property

@@ -2,7 +2,8 @@
 
 The view verifies the secret token Telegram echoes in
 ``X-Telegram-Bot-Api-Secret-Token`` (set by ``manage.py set_telegram_webhook``),
-parses the Update, stores a private chat's message as a raw event in one insert
+parses the Update (every string made storable by ``channels_app.text``: a lone
+surrogate or NUL becomes U+FFFD), stores a private chat's message as a raw event in one insert
 (a redelivery is recognised by its message id) and answers 200. A worker then
 resolves contact, conversation and message and writes the answer: no contact
 lookup and no LLM call happen here.
@@ -29,6 +30,7 @@ from channels_app.models import ChannelAccount
 from channels_app.selectors import webhook_account
 from channels_app.telegram.schemas import Message, Update
 from channels_app.telegram.transport import bot_id
+from channels_app.text import JsonRefused, json_parse
 from channels_app.webhooks import body_within_limit, error_body, field_details
 
 logger = logging.getLogger(__name__)
@@ -44,8 +46,6 @@ def _authentic(headers: Mapping[str, str], account: ChannelAccount) -> bool:
 
 def _invalid(exc: ValidationError) -> Answer:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    if any(e["type"] == "json_invalid" for e in errors):
-        return error_answer(400, f"malformed JSON: {errors[0]['msg']}")
     return error_answer(400, "not a Telegram Update", details=field_details(errors, most=20))
 
 
@@ -87,7 +87,9 @@ async def telegram_receive(
     if body is None:
         return too_large()
     try:
-        update = Update.model_validate_json(body)
+        update = Update.model_validate(json_parse(body))
+    except JsonRefused as exc:
+        return error_answer(400, str(exc))
     except ValidationError as exc:
         return _invalid(exc)
 

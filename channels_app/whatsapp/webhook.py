@@ -5,7 +5,9 @@ token answer ``hub.challenge`` as text; anything else is 403.
 
 POST is a notification. In order: the account (404), the size (413), the
 ``X-Hub-Signature-256`` HMAC-SHA256 of the raw body with the account's app secret
-(403, before anything is parsed), JSON (400), the envelope (400 with the reason).
+(403, before anything is parsed), JSON (400; every string made storable by
+``channels_app.text``: a lone surrogate or NUL becomes U+FFFD), the envelope (400 with
+the reason).
 Then, in the account's tenant scope, every message of every change is stored as a
 raw event, all in one insert (its ``wamid`` as ``"wa:<wamid>"``: a redelivery is
 recognised), and every status updates our reply's delivery status. The request
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from channels_app.inbox import Inbound, Stored, delivery_status_update
 from channels_app.ingest import Answer, Commit, Write, commit_now, error_answer, too_large
 from channels_app.models import ChannelAccount
 from channels_app.selectors import webhook_account
+from channels_app.text import JsonRefused, json_parse
 from channels_app.webhooks import body_within_limit, field_details
 from channels_app.whatsapp import schemas
 from channels_app.whatsapp.transport import external_id
@@ -84,9 +86,9 @@ async def whatsapp_receive(
         logger.warning("whatsapp webhook %s: missing or wrong signature", account.pk)
         return error_answer(403, "missing or invalid X-Hub-Signature-256")
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        return error_answer(400, f"malformed JSON: {type(exc).__name__}")
+        data = json_parse(body)
+    except JsonRefused as exc:
+        return error_answer(400, str(exc))
     try:
         notification = schemas.Notification.model_validate(data)
     except (ValidationError, RecursionError) as exc:

@@ -13,7 +13,8 @@ in ``localStorage``. A valid token resumes the visitor (contact platform
 the latest conversation's history; a missing, tampered or other-account token
 gets a new visitor.
 
-A ``message`` frame is checked (rate and size limits, shape), stored through
+A ``message`` frame is checked (rate and size limits, shape; a lone surrogate or NUL
+in its text becomes U+FFFD, ``channels_app.text``), stored through
 the durable inbox with an id namespaced by account and visitor (a resend after
 a reconnect is recognised), acknowledged, and answered by a background task
 in this process so the reply streams to the visitor's group (see
@@ -40,6 +41,7 @@ from pydantic import ValidationError
 from channels_app.inbox import conversation_answer
 from channels_app.models import ChannelAccount
 from channels_app.selectors import channel_account_for_key
+from channels_app.text import JsonRefused, json_parse
 from channels_app.widget import schemas
 from channels_app.widget.services import (
     visitor_from_token,
@@ -169,8 +171,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self._error("too_long", "This frame is far too long.")
             return
         try:
-            parsed = schemas.client_frame.validate_json(text_data or "")
-        except ValidationError:
+            parsed = schemas.client_frame.validate_python(json_parse(text_data or ""))
+        except (JsonRefused, ValidationError):
             await self._error("bad_frame", 'Send JSON such as {"type": "message", "text": …}.')
             return
         if isinstance(parsed, schemas.PingIn):

@@ -117,13 +117,23 @@ def test_the_lean_route_refuses_what_the_django_view_refuses(bot, settings):
         assert not InboundEvent.objects.exists()
 
 
-def test_one_failing_write_fails_alone_and_is_never_a_stack_trace(bot, tenant_a):
-    def broken(_: Any) -> None:
-        from django.db import connection
+def _database_error(_: Any) -> None:
+    from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT * FROM no_such_table")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table")
 
+
+def _driver_refusal(_: Any) -> None:
+    """What a driver raises for a value it cannot send (issue 13: a lone surrogate)."""
+    raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+
+@pytest.mark.parametrize(
+    ("broken", "says"),
+    [(_database_error, "no_such_table"), (_driver_refusal, "surrogates not allowed")],
+)
+def test_one_failing_write_fails_alone_and_is_never_a_stack_trace(bot, tenant_a, broken, says):
     def good(_: Any) -> str:
         return "stored"
 
@@ -138,7 +148,7 @@ def test_one_failing_write_fails_alone_and_is_never_a_stack_trace(bot, tenant_a)
 
     first, failed, third = asyncio.run(go())
     assert (first, third) == ("stored", "stored")
-    assert "no_such_table" in str(failed)
+    assert says in str(failed)
 
 
 def test_the_account_cache_serves_hits_and_forgets_on_save(
