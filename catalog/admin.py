@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from catalog.models import CatalogUpload, Product
 from catalog.services import product_save, products_restore, products_soft_delete
 from catalog.tasks import catalog_upload_process_task
 from tenants.admin_base import TenantOwnedAdmin
+from tenants.csv_export import csv_response
 from tenants.tasks import enqueue_on_commit
 
 ALLOWED_SUFFIXES = {".csv", ".txt", ".xlsx", ".json"}
@@ -201,11 +201,9 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}-errors.csv"'
-        response.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
-        writer = csv.writer(response)
-        writer.writerow(["row", "sku", "reason"])
-        for error in upload.errors:
-            writer.writerow([error["row"], error.get("sku", ""), error["reason"]])
-        return response
+        # The SKU and the reason quote the uploaded file: formula-injection safe.
+        return csv_response(
+            filename=f"upload-{upload.pk}-errors.csv",
+            header=["row", "sku", "reason"],
+            rows=([e["row"], e.get("sku", ""), e["reason"]] for e in upload.errors),
+        )

@@ -1,10 +1,8 @@
-"""CSV downloads of the sales desk (the opportunities' export): UTF-8 with a BOM (Excel),
-formula-injection safe."""
+"""CSV downloads of the sales desk (the opportunities' export), written by
+``tenants.csv_export`` (UTF-8 with a BOM for Excel, formula-injection safe)."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -12,9 +10,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from crm.models import LeadOpportunity, OpportunityProductRecommendation
+from tenants.csv_export import csv_response
 
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 OPPORTUNITY_HEADER = [
     "id",
     "status",
@@ -27,25 +24,6 @@ OPPORTUNITY_HEADER = [
     "recommended skus",
     "assigned rep",
 ]
-
-
-def csv_safe(value: Any) -> str:
-    """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
-def csv_response(
-    *, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow([csv_safe(cell) for cell in header])
-    for row in rows:
-        writer.writerow([csv_safe(cell) for cell in row])
-    return response
 
 
 def opportunities_csv(queryset: QuerySet[LeadOpportunity], *, filename: str) -> HttpResponse:

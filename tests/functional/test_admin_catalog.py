@@ -142,3 +142,33 @@ def test_sales_rep_cannot_upload_or_change_products(client, teammate, tenant_a, 
     assert response.status_code == 403
     product.refresh_from_db()
     assert product.name != "Hackeado"
+
+
+def test_the_error_report_neutralises_formulas(client, owner, tenant_a):
+    """The SKU and the reason quote the uploaded file: a cell a spreadsheet would run as a
+    formula gets a leading quote, as in the opportunities' export (tenants.csv_export)."""
+    from tests.factories import CatalogUploadFactory
+
+    with tenant_scope(tenant_a):
+        item = CatalogUploadFactory(
+            tenant=tenant_a,
+            status=CatalogUpload.Status.DONE,
+            errors=[
+                {"row": 2, "sku": '=HYPERLINK("http://evil.example","clic")', "reason": "x"},
+                {"row": 3, "sku": "@SUM(A1:A9)", "reason": "-2+3 is not a price"},
+                {"row": 4, "sku": "HL-1", "reason": "+cmd|' /C calc'!A0"},
+            ],
+        )
+    client.force_login(owner)
+
+    report = client.get(reverse("admin:catalog_catalogupload_errors", args=[item.pk]))
+
+    assert report.status_code == 200
+    assert report.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
+    assert rows == [
+        ["row", "sku", "reason"],
+        ["2", '\'=HYPERLINK("http://evil.example","clic")', "x"],
+        ["3", "'@SUM(A1:A9)", "'-2+3 is not a price"],
+        ["4", "HL-1", "'+cmd|' /C calc'!A0"],
+    ]
