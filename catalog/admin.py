@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.models import CatalogUpload, Product
+from catalog.models import CatalogUpload, Product, SynonymGroup
 from catalog.services import product_save, products_restore, products_soft_delete
 from catalog.tasks import catalog_upload_process_task
 from tenants.admin_base import TenantOwnedAdmin
@@ -61,6 +61,17 @@ class ProductAdmin(TenantOwnedAdmin):
             rows = [p for p in queryset if p.tenant_id == tenant_id]
             count += index_upsert(tenant=rows[0].tenant, products=rows)
         self.message_user(request, f"Reindexed {count} product(s).", messages.SUCCESS)
+
+
+@admin.register(SynonymGroup)
+class SynonymGroupAdmin(TenantOwnedAdmin):
+    """The tenant's synonyms: a search for one term also searches the others, from the next
+    search on (no reindexing); other tenants' searches never see them."""
+
+    list_display = ["__str__", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["terms"]
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
 
 
 class CatalogUploadForm(forms.ModelForm):

@@ -1,10 +1,12 @@
-"""The tenant's product catalog and the uploads that fill it."""
+"""The tenant's product catalog, the uploads that fill it, and the synonyms its search uses."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from catalog.glossary import parse_groups
 from tenants.models import TenantOwnedModel
 
 
@@ -20,6 +22,11 @@ class Product(TenantOwnedModel):
     clean_text = models.TextField(
         blank=True,
         help_text="Readable text from the description and specs: what search and the agent read.",
+    )
+    specs_text = models.TextField(
+        blank=True,
+        help_text="Readable text from the specs alone (the end of the clean text): search "
+        "weighs it apart from the description.",
     )
     url = models.URLField(max_length=500, blank=True)
     is_active = models.BooleanField(default=True)
@@ -99,3 +106,33 @@ class CatalogUpload(TenantOwnedModel):
         if not self.total_rows:
             return 0
         return min(100, int(100 * self.processed_rows / self.total_rows))
+
+
+class SynonymGroup(TenantOwnedModel):
+    """Terms that mean the same for one tenant's customers ("pHmetro = medidor de pH").
+
+    Applied to that tenant's search queries only, when they are searched: an edit takes
+    effect on the next search, with no reindexing (``catalog.synonyms``).
+    """
+
+    terms = models.TextField(
+        help_text='Words or phrases that mean the same, separated by "=" (or commas), e.g. '
+        '"pHmetro = medidor de pH = pH meter". A query that names one also searches the others.'
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["terms", "pk"]
+        verbose_name = "synonym group"
+
+    def __str__(self) -> str:
+        return " = ".join(self.term_list())
+
+    def term_list(self) -> list[str]:
+        groups = parse_groups(self.terms.replace("\n", " = "))
+        return groups[0] if groups else []
+
+    def clean(self) -> None:
+        super().clean()
+        if len(self.term_list()) < 2:
+            raise ValidationError({"terms": 'Write at least two terms separated by "=".'})

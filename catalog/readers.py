@@ -209,8 +209,8 @@ def _csv_row(number: int, header: list[str], row: list[str], first: int, last: i
             f"{len(row)} fields where the header has {len(header)} ({lines}): a missing or "
             "extra delimiter, or a quote that is not closed; the row was not imported",
         )
-    values = dict(zip(header, row, strict=False))
-    bad = [column for column, value in values.items() if UNDECODABLE in value]
+    values: dict[str, str | None] = dict(zip(header, row, strict=False))
+    bad = [column for column, value in values.items() if value and UNDECODABLE in value]
     if bad:
         return RawRow(
             number,
@@ -252,7 +252,7 @@ def _read_xlsx(fileobj: IO[bytes]) -> tuple[list[str], Iterator[RawRow]]:
     number = 0
     for row in rows:
         number += 1
-        if any(cell_text(v) and cell_text(v).strip() for v in row):
+        if any((cell_text(v) or "").strip() for v in row):
             header = [(cell_text(v) or "").strip() for v in row]
             break
     else:

@@ -1,20 +1,31 @@
-"""Hybrid product search: dense (Chroma), lexical (BM25 with accent folding and
-trigrams) and exact SKU/model matches, fused by reciprocal rank fusion.
+"""Hybrid product search: field-aware lexical ranking (BM25F), dense retrieval (Chroma) and
+exact SKU/model matches, fused by reciprocal rank fusion, with numbers and units understood.
 
-Dense retrieval alone misses SKU lookups, and all-MiniLM-L6-v2 is an English
-model while most catalogs here are Spanish; the lexical ranking covers exact
-terms, missing accents and typos, and the exact-match list puts a product whose
-SKU the customer typed first. ``mode`` selects one ranking for evaluation.
+- Lexical (``catalog.lexical``): BM25F over the SKU, name, brand, category, specs and
+  description, each weighed apart; accent folding, trigrams for typos, and the ES↔EN
+  glossary's group tokens on both sides (``catalog.glossary``), so an English need finds a
+  Spanish product and the other way round.
+- Synonyms: the tenant's synonym groups (``catalog.synonyms``) add the other terms of a group
+  the query names, at query time only.
+- Specs (``catalog.specs``): the quantities of the query ("0 a 1000 NTU", "hasta 200 mS/cm",
+  "resolución 0,01 pH") are compared with each product's ranges and resolutions in base
+  units; a product that covers them ranks higher, one whose range falls short lower.
+- Dense: all-MiniLM-L6-v2 embeddings of the product documents, for paraphrases.
+- Exact: a product whose SKU the query names (without case, spaces, dashes, dots or
+  slashes) is always first; then the products carrying a model number the query names, or
+  whose SKU starts with what the query typed; then everything else, by the fused score.
 
-Each search reads the tenant's catalog version (count, last change and last id
-of its active products) from the database: the lexical index and the cached
-results (``catalog.caches``) are reused only while it is unchanged. The query's
-embedding comes from ``catalog.queries`` (batched across concurrent turns and
-cached); async callers can compute it ahead with :func:`search_prefetch`.
+Each search reads the tenant's catalog version (count, last change and last id of its
+active products) and synonyms version from the database: the in-memory index and the
+cached results (``catalog.caches``) are reused only while both are unchanged. The query's
+embedding comes from ``catalog.queries`` (batched across concurrent turns and cached); async
+callers can compute it ahead with :func:`search_prefetch`.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 import threading
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -24,10 +35,14 @@ import numpy as np
 from django.db.models import Count, Max
 
 from catalog.caches import search_results
+from catalog.glossary import TermGroups, glossary
 from catalog.index import get_collection, index_key
+from catalog.lexical import LexicalIndex, ProductFields, field_tokens
 from catalog.models import Product
 from catalog.queries import query_vector, query_vectors_async
-from catalog.text import fold, model_keys, sku_key, tokens, words
+from catalog.specs import UNITS, Quantity, SpecTable, parse_quantities
+from catalog.synonyms import synonyms_version, tenant_synonyms
+from catalog.text import fold, model_keys, quantities, sku_key, trigrams, words
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -38,11 +53,24 @@ CANDIDATES = 50
 # A key such as "tu5200" carried by more products than this is a generic term ("pt100"), not a
 # model number.
 MODEL_MAX_PRODUCTS = 20
-# Dense retrieval weighs 0.7 of the lexical ranking: all-MiniLM-L6-v2 is an English model and
-# most catalogs here are Spanish. Chosen on one labelled query set of the search evaluation
-# (seed 13) and reported on another (seed 7), see benchmarks/README.md; 0.5 scored higher
-# there but lost an English need over a Spanish catalog in tests/integration/test_catalog_search.
-WEIGHTS = {"sku": 10.0, "model": 10.0, "lexical": 1.0, "dense": 0.7}
+# Fusion weights of the rankings (reciprocal rank fusion); see benchmarks/README.md.
+WEIGHTS = {"lexical": 1.0, "dense": 0.3}
+# Tiers added to the fused score: an exact SKU is always first, a model number next.
+TIER_SKU = 2.0
+TIER_MODEL = 1.0
+# Query term weights: a word, the trigrams of one word (together), a glossary group, a word of
+# a tenant synonym's other terms, the known words one typo away from an unknown word.
+TRIGRAM_WEIGHT = 0.6
+GLOSSARY_WEIGHT = 1.0
+SYNONYM_WEIGHT = 0.8
+SPELLING_WEIGHT = 0.8
+NUMBER_WEIGHT = 0.3
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*$")
+# How much the specs move a product: its lexical score times (1 + SPEC_WEIGHT x spec score),
+# the spec score being -0.5 (a range that falls short) to 1 (covers it exactly).
+SPEC_WEIGHT = 1.0
+SPEC_ADD = 0.3
+_PUNCTUATION = "¿?¡!,;:()[]{}\"'«»\u201c\u201d\u2018\u2019"
 
 
 @dataclass(frozen=True)
@@ -55,7 +83,7 @@ class SearchHit:
 
 
 @dataclass
-class _Lexical:
+class _CatalogIndex:
     version: tuple
     ids: np.ndarray
     skus: list[str]
@@ -63,12 +91,22 @@ class _Lexical:
     categories: list[str]
     brands: list[str]
     sku_index: dict[str, int]
+    sorted_skus: list[tuple[str, int]]  # (SKU key, position), for SKUs typed in part
     model_index: dict[str, list[int]]  # model key -> positions of the products carrying it
     positions: dict[int, int]  # product id -> position
-    retriever: Any = field(repr=False)
+    lexical: LexicalIndex = field(repr=False)
+    specs: SpecTable = field(repr=False)
 
 
-_lexical_cache: dict[int, _Lexical] = {}
+@dataclass(frozen=True)
+class QueryTerms:
+    """A query as the lexical ranking reads it: weighted tokens, and its quantities."""
+
+    terms: dict[str, float]
+    quantities: list[Quantity]
+
+
+_lexical_cache: dict[int, _CatalogIndex] = {}
 _cache_lock = threading.Lock()
 
 
@@ -79,9 +117,17 @@ def _catalog_version(tenant: Tenant) -> tuple:
     return (tenant.pk, stats["n"], stats["changed"], stats["top"])
 
 
-def _lexical(tenant: Tenant, version: tuple) -> _Lexical | None:
-    import bm25s
+def product_fields(
+    sku: str, name: str, brand: str, category: str, text: str, specs: str
+) -> ProductFields:
+    """A product's searchable fields; the description is the clean text before the specs."""
+    description = text[: len(text) - len(specs)] if specs and text.endswith(specs) else text
+    return ProductFields(
+        sku=sku, name=name, brand=brand, category=category, specs=specs, description=description
+    )
 
+
+def _catalog_index(tenant: Tenant, version: tuple) -> _CatalogIndex | None:
     cached = _lexical_cache.get(tenant.pk)
     if cached is not None and cached.version == version:
         return cached
@@ -92,44 +138,41 @@ def _lexical(tenant: Tenant, version: tuple) -> _Lexical | None:
         rows = list(
             Product.objects.filter(tenant=tenant, is_active=True)
             .order_by("pk")
-            .values_list("pk", "sku", "name", "category", "brand", "clean_text")
+            .values_list("pk", "sku", "name", "category", "brand", "clean_text", "specs_text")
         )
         if not rows:
             _lexical_cache.pop(tenant.pk, None)
             return None
-        corpus = [
-            [
-                *tokens(f"{sku} {name} {name} {brand} {category} {text[:4000]}"),
-                sku_key(sku),
-                *model_keys(f"{sku} {name}"),
-            ]
-            for _, sku, name, category, brand, text in rows
+        fields = [
+            product_fields(sku, name, brand, category, text, specs)
+            for _, sku, name, category, brand, text, specs in rows
         ]
         models: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
             for key in model_keys(f"{row[1]} {row[2]}"):
                 models.setdefault(key, []).append(i)
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        built = _Lexical(
+        sku_index = {sku_key(r[1]): i for i, r in enumerate(rows)}
+        built = _CatalogIndex(
             version=version,
             ids=np.array([r[0] for r in rows]),
             skus=[r[1] for r in rows],
             names=[r[2] for r in rows],
             categories=[fold(r[3]) for r in rows],
             brands=[fold(r[4]) for r in rows],
-            sku_index={sku_key(r[1]): i for i, r in enumerate(rows)},
+            sku_index=sku_index,
+            sorted_skus=sorted(sku_index.items()),
             model_index={k: p for k, p in models.items() if len(p) <= MODEL_MAX_PRODUCTS},
             positions={r[0]: i for i, r in enumerate(rows)},
-            retriever=retriever,
+            lexical=LexicalIndex([field_tokens(f) for f in fields]),
+            specs=SpecTable([parse_quantities(f.specs or f.description) for f in fields]),
         )
         _lexical_cache[tenant.pk] = built
         return built
 
 
-def _allowed(lex: _Lexical, filters: dict[str, str]) -> np.ndarray | None:
+def _allowed(index: _CatalogIndex, filters: dict[str, str]) -> np.ndarray | None:
     mask = None
-    for key, values in (("category", lex.categories), ("brand", lex.brands)):
+    for key, values in (("category", index.categories), ("brand", index.brands)):
         if filters.get(key):
             wanted = fold(filters[key])
             column = np.array([wanted in value for value in values])
@@ -137,41 +180,110 @@ def _allowed(lex: _Lexical, filters: dict[str, str]) -> np.ndarray | None:
     return mask
 
 
-def _lexical_ranking(lex: _Lexical, query: str, mask: np.ndarray | None) -> list[int]:
-    query_tokens = tokens(query) + [sku_key(w) for w in words(query)] + list(model_keys(query))
-    if not query_tokens:
-        return []
-    scores = lex.retriever.get_scores(query_tokens)
+def query_terms(
+    query: str, synonyms: TermGroups | None = None, lexical: LexicalIndex | None = None
+) -> QueryTerms:
+    """The weighted tokens of ``query`` for the lexical index: its words (and, for a word the
+    catalog does not know, the known words one typo away), trigrams, quantities, SKU and
+    model keys, the glossary's groups, and the words of the tenant's synonyms it names."""
+    terms: dict[str, float] = {}
+
+    def add(token: str, weight: float) -> None:
+        terms[token] = terms.get(token, 0.0) + weight
+
+    typed = words(query)
+    found: list[str] = []
+    for word in typed:
+        # A bare number or unit says little alone ("0", "5", "ms/cm"); the quantity token and
+        # the spec comparison carry what it means, in any unit.
+        add(
+            word,
+            NUMBER_WEIGHT if word in UNITS or _NUMBER.match(word) else 1.0,
+        )
+        grams = trigrams([word])
+        for gram in grams:
+            add(gram, TRIGRAM_WEIGHT / len(grams))
+        corrections = lexical.corrections(word) if lexical is not None else []
+        for correction in corrections:
+            add(correction, SPELLING_WEIGHT / len(corrections))
+        found.append(corrections[0] if corrections else word)
+    for token in quantities(query):
+        add(token, 1.0)
+    for key in {sku_key(part) for part in _parts(query)} | model_keys(query):
+        if key not in terms:
+            add(key, 1.0)
+    expanded = list(found)
+    if synonyms is not None:
+        for match in synonyms.find_in_words(found):
+            for word in synonyms.other_words(match, found):
+                add(word, SYNONYM_WEIGHT)
+                expanded.append(word)
+    terms_glossary = glossary()
+    for group in dict.fromkeys(m.group for m in terms_glossary.find_in_words(expanded)):
+        add(terms_glossary.token(group), GLOSSARY_WEIGHT)
+    return QueryTerms(terms=terms, quantities=parse_quantities(query))
+
+
+def _parts(query: str) -> list[str]:
+    return [p.strip(_PUNCTUATION) for p in query.split() if p.strip(_PUNCTUATION)]
+
+
+def _lexical_scores(
+    index: _CatalogIndex, analysed: QueryTerms, mask: np.ndarray | None
+) -> np.ndarray:
+    scores = index.lexical.scores(analysed.terms)
+    spec = index.specs.scores(analysed.quantities)
+    if spec is not None:
+        # Products that meet the asked specs rise, those that fall short sink; a product
+        # that covers them is found even if its words match little of the query.
+        boost = SPEC_ADD * float(scores.max(initial=0.0)) * np.maximum(spec, 0.0)
+        scores = (scores * (1.0 + SPEC_WEIGHT * spec) + boost).astype(np.float32)
     if mask is not None:
         scores = np.where(mask, scores, 0.0)
-    top = np.argsort(-scores)[:CANDIDATES]
-    return [int(lex.ids[i]) for i in top if scores[i] > 0]
+    return scores
+
+
+def _top(scores: np.ndarray, n: int) -> list[int]:
+    """Positions of the ``n`` best positive scores, best first."""
+    candidates = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
+    ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return [int(i) for i in ordered if scores[i] > 0]
 
 
 def _exact_rankings(
-    lex: _Lexical, query: str, mask: np.ndarray | None
+    index: _CatalogIndex, query: str, mask: np.ndarray | None
 ) -> tuple[list[int], list[int]]:
-    """Products whose SKU is the query, one of its words or word pairs; and the products
-    carrying a model number the query names (every SKU of that model, in no order)."""
-    parts = query.split()
+    """Positions of the products whose SKU the query names (whole, or one, two or three of its
+    words joined); and of the products carrying a model number it names, or whose SKU starts
+    with what it typed (a SKU typed in part), in no order."""
+    parts = _parts(query)
     candidates = [sku_key(query), *(sku_key(p) for p in parts)]
     candidates += [sku_key(a + b) for a, b in pairwise(parts)]
-    candidates = [key for key in candidates if len(key) >= 3]
+    candidates += [sku_key("".join(parts[i : i + 3])) for i in range(len(parts) - 2)]
+    candidates = [key for key in dict.fromkeys(candidates) if len(key) >= 3]
 
     def allowed(position: int) -> bool:
         return mask is None or bool(mask[position])
 
-    skus: list[int] = []
-    for key in candidates:
-        position = lex.sku_index.get(key)
-        if position is not None and allowed(position) and int(lex.ids[position]) not in skus:
-            skus.append(int(lex.ids[position]))
+    skus = [p for key in candidates if (p := index.sku_index.get(key)) is not None and allowed(p)]
+    skus = list(dict.fromkeys(skus))
     models: list[int] = []
     for key in [*sorted(model_keys(query)), *candidates]:
-        for position in lex.model_index.get(key, ()):
-            product_id = int(lex.ids[position])
-            if allowed(position) and product_id not in skus and product_id not in models:
-                models.append(product_id)
+        for position in index.model_index.get(key, ()):
+            if allowed(position) and position not in skus and position not in models:
+                models.append(position)
+    if not skus:
+        for key in candidates:
+            if len(key) < 5 or not any(c.isdigit() for c in key):
+                continue
+            start = bisect.bisect_left(index.sorted_skus, (key, -1))
+            found = []
+            for sku, position in index.sorted_skus[start : start + MODEL_MAX_PRODUCTS + 1]:
+                if not sku.startswith(key):
+                    break
+                found.append(position)
+            if len(found) <= MODEL_MAX_PRODUCTS:
+                models += [p for p in found if allowed(p) and p not in models]
     return skus, models
 
 
@@ -180,8 +292,10 @@ def _dense_ranking(tenant: Tenant, query: str, filters: dict[str, str], n: int) 
     count = collection.count()
     if count == 0:
         return []
-    where = None
-    clauses = [{key: filters[key]} for key in ("category", "brand") if filters.get(key)]
+    where: dict[str, Any] | None = None
+    clauses: list[dict[str, Any]] = [
+        {key: filters[key]} for key in ("category", "brand") if filters.get(key)
+    ]
     if len(clauses) == 1:
         where = clauses[0]
     elif clauses:
@@ -207,11 +321,13 @@ def search(
     if not query or k <= 0:
         return []
     version = _catalog_version(tenant)
-    key = (tenant.pk, version, index_key(), mode, k, tuple(sorted(filters.items())), query)
+    synonyms = synonyms_version(tenant=tenant)
+    scope = (mode, k, tuple(sorted(filters.items())))
+    key = (tenant.pk, version, synonyms, index_key(), scope, query)
     cached = search_results.get(key)
     if cached is not None:
         return list(cached)
-    hits = _search(tenant, version, query, k, filters, mode)
+    hits = _search(tenant, version, synonyms, query, k, filters, mode)
     search_results.put(key, tuple(hits))
     return hits
 
@@ -232,43 +348,48 @@ async def search_prefetch(*, tenant: Tenant, query: str | None, mode: Mode = "fu
 
 
 def _search(
-    tenant: Tenant, version: tuple, query: str, k: int, filters: dict[str, str], mode: Mode
+    tenant: Tenant,
+    version: tuple,
+    synonyms: tuple,
+    query: str,
+    k: int,
+    filters: dict[str, str],
+    mode: Mode,
 ) -> list[SearchHit]:
-    lex = _lexical(tenant, version)
-    if lex is None:
+    index = _catalog_index(tenant, version)
+    if index is None:
         return []
-    mask = _allowed(lex, filters)
+    mask = _allowed(index, filters)
     rankings: dict[str, list[int]] = {}
     if mode in ("fused", "lexical"):
-        rankings["lexical"] = _lexical_ranking(lex, query, mask)
-    if mode == "fused":
-        rankings["sku"], rankings["model"] = _exact_rankings(lex, query, mask)
+        groups = tenant_synonyms(tenant=tenant, version=synonyms)
+        analysed = query_terms(query, groups, index.lexical)
+        rankings["lexical"] = _top(_lexical_scores(index, analysed, mask), CANDIDATES)
     if mode in ("fused", "dense"):
-        rankings["dense"] = _dense_ranking(tenant, query, filters, CANDIDATES)
+        dense = _dense_ranking(tenant, query, filters, CANDIDATES)
+        # Indexed but no longer active: the vector index is behind the database.
+        rankings["dense"] = [index.positions[i] for i in dense if i in index.positions]
 
     scores: dict[int, float] = {}
     sources: dict[int, list[str]] = {}
     for name, ranking in rankings.items():
-        for rank, product_id in enumerate(ranking):
-            # The products of a model tie: the other rankings order them.
-            position = 0 if name == "model" else rank
-            scores[product_id] = scores.get(product_id, 0.0) + WEIGHTS[name] / (
-                RRF_K + position + 1
-            )
-            sources.setdefault(product_id, []).append(name)
-    best = sorted(scores, key=lambda pid: -scores[pid])[:k]
-    hits = []
-    for product_id in best:
-        i = lex.positions.get(product_id)
-        if i is None:  # indexed but no longer active: the index is behind the database
-            continue
-        hits.append(
-            SearchHit(
-                product_id=product_id,
-                sku=lex.skus[i],
-                name=lex.names[i],
-                score=round(scores[product_id], 6),
-                sources=tuple(sources[product_id]),
-            )
+        for rank, position in enumerate(ranking):
+            scores[position] = scores.get(position, 0.0) + WEIGHTS[name] / (RRF_K + rank + 1)
+            sources.setdefault(position, []).append(name)
+    if mode == "fused":
+        skus, models = _exact_rankings(index, query, mask)
+        for name, tier, positions in (("sku", TIER_SKU, skus), ("model", TIER_MODEL, models)):
+            for position in positions:
+                scores[position] = scores.get(position, 0.0) + tier
+                sources.setdefault(position, []).append(name)
+    best = sorted(scores, key=lambda position: -scores[position])[:k]
+    return [
+        SearchHit(
+            product_id=int(index.ids[position]),
+            sku=index.skus[position],
+            name=index.names[position],
+            score=round(scores[position], 6),
+            sources=tuple(sources[position]),
         )
-    return hits
+        for position in best
+    ]

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -186,9 +187,9 @@ def row_to_data(values: dict[str, str | None], columns: dict[str, str]) -> Produ
 def _apply(product: Product, data: ProductData, content_hash: str) -> None:
     for name, value in asdict(data).items():
         setattr(product, name, value)
-    product.clean_text = "\n".join(
-        t for t in (clean_html(data.description_html), clean_html(data.specs_html)) if t
-    )
+    specs_text = clean_html(data.specs_html)
+    product.clean_text = "\n".join(t for t in (clean_html(data.description_html), specs_text) if t)
+    product.specs_text = specs_text
     product.content_hash = content_hash
     product.is_deleted = False
     product.deleted_at = None
@@ -197,6 +198,7 @@ def _apply(product: Product, data: ProductData, content_hash: str) -> None:
 UPDATE_FIELDS = [
     *ProductData.__dataclass_fields__,
     "clean_text",
+    "specs_text",
     "content_hash",
     "is_deleted",
     "deleted_at",
@@ -240,6 +242,43 @@ def _parse(
     return list(valid.values()), seen_keys
 
 
+def _write_batch(
+    tenant: Tenant,
+    batch: list[tuple[int, ProductData, str]],
+    existing: dict[str, Product],
+    summary: ImportSummary,
+) -> tuple[list[Product], list[Product]]:
+    """Create and update one batch of valid rows; the products created and updated."""
+    to_create: list[Product] = []
+    to_update: list[Product] = []
+    now = timezone.now()
+    for _, data, content_hash in batch:
+        product = existing.get(data.sku.casefold())
+        if product is None:
+            product = Product(tenant=tenant)
+            _apply(product, data, content_hash)
+            to_create.append(product)
+        elif (
+            product.content_hash != content_hash
+            or product.is_deleted
+            or product.is_active != data.is_active
+        ):
+            _apply(product, data, content_hash)
+            product.updated_at = now
+            to_update.append(product)
+        else:
+            summary.unchanged += 1
+    with transaction.atomic():
+        created = Product.objects.bulk_create(to_create)
+        if to_update:
+            Product.all_objects.bulk_update(to_update, UPDATE_FIELDS)
+    for product in created:
+        existing[product.sku.casefold()] = product
+    summary.created += len(created)
+    summary.updated += len(to_update)
+    return created, to_update
+
+
 def catalog_import(
     *,
     tenant: Tenant,
@@ -268,38 +307,26 @@ def catalog_import(
         progress(skipped, summary.total)
 
     existing = {p.sku.casefold(): p for p in Product.all_objects.filter(tenant=tenant)}
-    for start in range(0, total, BATCH):
-        batch = valid[start : start + BATCH]
-        to_create: list[Product] = []
-        to_update: list[Product] = []
-        now = timezone.now()
-        for _, data, content_hash in batch:
-            product = existing.get(data.sku.casefold())
-            if product is None:
-                product = Product(tenant=tenant)
-                _apply(product, data, content_hash)
-                to_create.append(product)
-            elif (
-                product.content_hash != content_hash
-                or product.is_deleted
-                or product.is_active != data.is_active
-            ):
-                _apply(product, data, content_hash)
-                product.updated_at = now
-                to_update.append(product)
-            else:
-                summary.unchanged += 1
-        with transaction.atomic():
-            created = Product.objects.bulk_create(to_create)
-            if to_update:
-                Product.all_objects.bulk_update(to_update, UPDATE_FIELDS)
-        for product in created:
-            existing[product.sku.casefold()] = product
-        index.index_upsert(tenant=tenant, products=[*created, *to_update])
-        summary.created += len(created)
-        summary.updated += len(to_update)
-        if progress:
-            progress(skipped + min(start + BATCH, total), summary.total)
+    # Embedding is most of an import: while one batch is embedded and stored in the index (a
+    # thread of its own; torch leaves the GIL while it computes), the next one is cleaned and
+    # written to the database. Progress counts a batch once it is in the index.
+    indexing: Future[int] | None = None
+    done = skipped
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-index") as indexer:
+        for start in range(0, total, BATCH):
+            created, updated = _write_batch(tenant, valid[start : start + BATCH], existing, summary)
+            if indexing is not None:
+                indexing.result()
+                if progress:
+                    progress(done, summary.total)
+            indexing = indexer.submit(
+                index.index_upsert, tenant=tenant, products=[*created, *updated]
+            )
+            done = skipped + min(start + BATCH, total)
+        if indexing is not None:
+            indexing.result()
+            if progress:
+                progress(done, summary.total)
 
     if full_sync:
         stale = Product.objects.filter(tenant=tenant, is_active=True).exclude(

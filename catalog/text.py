@@ -24,13 +24,18 @@ def words(text: str) -> list[str]:
 def tokens(text: str) -> list[str]:
     """Words, character trigrams of longer words (so typos still share most tokens), and
     quantities with their unit."""
-    out: list[str] = []
-    for word in words(text):
-        out.append(word)
-        if len(word) >= 5 and word.isalpha():
-            out.extend(f"~{word[i : i + 3]}" for i in range(len(word) - 2))
-    out.extend(quantities(text))
-    return out
+    found = words(text)
+    return [*found, *trigrams(found), *quantities(text)]
+
+
+def trigrams(found_words: list[str]) -> list[str]:
+    """Character trigrams of the words of five letters or more, marked with "~"."""
+    return [
+        f"~{word[i : i + 3]}"
+        for word in found_words
+        if len(word) >= 5 and word.isalpha()
+        for i in range(len(word) - 2)
+    ]
 
 
 _UNITS = "ntu|fnu|mg/l|ppm|µs/cm|us/cm|ms/cm|mbar|bar|psi|kpa|mpa|°c|oc|ma|mv|v|nm|mm|cm|ml|l|m"

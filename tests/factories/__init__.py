@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
 from agent.models import LLMCall
-from catalog.models import CatalogUpload, Product
+from catalog.models import CatalogUpload, Product, SynonymGroup
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import (
     AuditEntry,
@@ -146,6 +146,13 @@ class CatalogUploadFactory(TenantOwnedFactory):
     original_name = "catalog.csv"
 
 
+class SynonymGroupFactory(TenantOwnedFactory):
+    class Meta:
+        model = SynonymGroup
+
+    terms = factory.Sequence(lambda n: f"pHmetro {n} = medidor de pH {n}")
+
+
 class RecommendationFactory(TenantOwnedFactory):
     class Meta:
         model = OpportunityProductRecommendation
@@ -213,6 +220,7 @@ FACTORIES: dict[type, type[DjangoModelFactory]] = {
     LLMCall: LLMCallFactory,
     Product: ProductFactory,
     CatalogUpload: CatalogUploadFactory,
+    SynonymGroup: SynonymGroupFactory,
     Membership: MembershipFactory,
     Company: CompanyFactory,
     CompanyDivision: CompanyDivisionFactory,

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from agent.models import LLMCall
-from catalog.models import CatalogUpload, Product
+from catalog.models import CatalogUpload, Product, SynonymGroup
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import AuditEntry, CompanyDivision, Contact, Conversation, LeadOpportunity
 from tenants.models import Membership
@@ -39,6 +39,7 @@ REP_HIDDEN = {Membership, CatalogUpload, ChannelAccount}
 # ...and read the catalog without changing it; LLM call records are read-only for all.
 READ_ONLY_FOR = {
     Product: {"teammate"},
+    SynonymGroup: {"teammate"},
     LLMCall: {"owner", "teammate"},
     ConversationRoute: {"owner", "teammate"},
     InboundEvent: {"owner", "teammate"},
