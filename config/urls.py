@@ -8,6 +8,7 @@ from channels_app.api.views import api_messages
 from channels_app.telegram.webhook import telegram_webhook
 from channels_app.whatsapp.webhook import whatsapp_webhook
 from channels_app.widget.views import demo_page
+from config.view_on_site import view_on_site
 from tenants.views import tenant_logo
 
 
@@ -31,6 +32,12 @@ urlpatterns = [
         "admin/password/set/done/",
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
+    ),
+    # Before the admin's own: 404, never a 500, for what the member may not see.
+    path(
+        "admin/r/<path:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(view_on_site),
+        name="view-on-site",
     ),
     path("admin/", admin.site.urls),
     path("webhooks/telegram/<str:key>/", telegram_webhook, name="telegram-webhook"),
