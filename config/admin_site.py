@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, URLResolver, path, reverse
 
 from desk.views import admin_index_context
 
@@ -13,6 +17,10 @@ class SalesAdminSite(admin.AdminSite):
     A staff user who is neither a superuser nor an active member of an active
     tenant is refused at the login page: without a tenant there is no scope,
     and every tenant-owned query would fail closed.
+
+    Signing in takes two steps for staff who owe a second factor (``tenants.signin``):
+    the login page is Django's with ``SignInView``, and the code, set-up and
+    two-factor pages live under ``2fa/``.
     """
 
     site_header = "B2B Sales Agent"
@@ -32,6 +40,43 @@ class SalesAdminSite(admin.AdminSite):
             context["site_header"] = f"{tenant.name} · Sales desk"
         context["current_tenant"] = tenant
         return context
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """``AdminSite.login`` with the two-step ``SignInView`` instead of ``LoginView``."""
+        from django.contrib.admin.forms import AdminAuthenticationForm
+
+        from tenants.signin import SignInView
+
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        view = SignInView.as_view(
+            extra_context=context,
+            authentication_form=self.login_form or AdminAuthenticationForm,
+            template_name=self.login_template or "admin/login.html",
+        )
+        return cast(HttpResponse, view(request))
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        from tenants.signin import two_factor_setup_view, two_factor_verify_view, two_factor_view
+
+        site = {"site": self}
+        return [
+            path("2fa/", two_factor_view, site, name="two_factor"),
+            path("2fa/verify/", two_factor_verify_view, site, name="two_factor_verify"),
+            path("2fa/setup/", two_factor_setup_view, site, name="two_factor_setup"),
+            *super().get_urls(),
+        ]
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         context = {**admin_index_context(request), **(extra_context or {})}

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -68,7 +71,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "tenants.middleware.TenantScopeMiddleware",
+    # After the scope (it reads the member's tenant): a signed-in session that owes a
+    # second factor goes back to the two-step sign-in (tenants.signin).
+    "tenants.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a sign-in refused for lockout into the lockout page.
@@ -219,6 +226,16 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "tenants.signin.lockout_response"
 AXES_USERNAME_CALLABLE = "tenants.signin.lockout_username"
+
+# Two-factor sign-in (django-otp, docs/adr/0002-login-security.md): TOTP from an
+# authenticator app, with single-use recovery codes. Staff who set it up always use it;
+# members of a tenant that requires it (Tenant.two_factor_required) set it up at their next
+# sign-in, and so do operators (superusers) when OTP_REQUIRED_FOR_OPERATORS is on.
+OTP_REQUIRED_FOR_OPERATORS = env.bool("OTP_REQUIRED_FOR_OPERATORS", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="B2B Sales Agent")
+OTP_RECOVERY_CODES = 10
+# A password accepted, the second step must follow within this many seconds.
+OTP_PENDING_SECONDS = 600
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

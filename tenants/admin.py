@@ -33,6 +33,7 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
         "sales_instructions",
         "logo",
         "logo_preview",
+        "two_factor_required",
     ]
 
     def get_queryset(self, request: HttpRequest) -> Any:

@@ -78,6 +78,12 @@ class Tenant(AuditModel):
         help_text=f"Shown in the desk's header. PNG, JPEG, SVG or WebP, at most "
         f"{LOGO_MAX_BYTES // 1024} KB.",
     )
+    two_factor_required = models.BooleanField(
+        "require two-factor sign-in",
+        default=False,
+        help_text="Every member must sign in with a code from an authenticator app as well "
+        "as their password; members without one set it up at their next sign-in.",
+    )
 
     class Meta:
         ordering = ["name"]
