@@ -20,13 +20,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## run: install, migrate, seed the demo and serve on http://127.0.0.1:8000 with Daphne
+## (config/serve.py: Daphne's CLI with a redacted access log and bounded request bodies)
 run: export DEBUG ?= 1
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py add_channel demo widget --name "Demo widget" --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT) --greeting "¡Hola! Soy Ana, asesora de Hidrolab. ¿Qué necesita medir?"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve -b $(HOST) -p $(PORT) config.asgi:application
 
 ## worker: one background worker in the foreground with the current settings (.env when
 ## present, else the same local defaults as `make run`); production runs several

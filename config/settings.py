@@ -159,6 +159,11 @@ CHANNEL_SEND_BACKOFF = env.float("CHANNEL_SEND_BACKOFF", default=1.0)  # first r
 # A 429 asking to wait longer than this (seconds) fails the send instead of blocking a worker.
 CHANNEL_SEND_MAX_WAIT = env.float("CHANNEL_SEND_MAX_WAIT", default=60.0)
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=256 * 1024)
+# Serving (config/serve.py): a request whose body has not arrived this many seconds after
+# its headers, plus a second per HTTP_BODY_MIN_RATE bytes that did, is answered 408 and
+# closed; a connection that sends nothing is closed 5 s after that.
+HTTP_BODY_TIMEOUT = env.float("HTTP_BODY_TIMEOUT", default=20.0)
+HTTP_BODY_MIN_RATE = env.int("HTTP_BODY_MIN_RATE", default=500)  # bytes per second
 # Webhook accounts are cached per process for this long (a change made in another process
 # reaches this one within it; this process's own changes at once).
 CHANNEL_ACCOUNT_CACHE_SECONDS = env.float("CHANNEL_ACCOUNT_CACHE_SECONDS", default=5.0)
@@ -247,7 +252,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every console line has secrets masked (tenants.redaction): runserver's request lines
+    # carry query strings such as hub.verify_token.
+    "filters": {"redact": {"()": "tenants.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         name: {"level": "WARNING"} for name in ("bm25s", "chromadb", "httpx", "httpx2", "openai")

@@ -97,9 +97,13 @@ def app_environment(
 
 
 def daphne_start(env: Mapping[str, str], port: int, log: IO[bytes] | int) -> subprocess.Popen:
-    """Daphne serving ``config.asgi`` on 127.0.0.1:``port``, its output into ``log``."""
-    return subprocess.Popen(  # noqa: S603 (our daphne, fixed arguments)
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+    """Daphne serving ``config.asgi`` on 127.0.0.1:``port`` as production does (``python -m
+    config.serve``), its output into ``log``."""
+    return subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+        [
+            *(str(BIN / "python"), "-m", "config.serve"),
+            *("-b", "127.0.0.1", "-p", str(port), "config.asgi:application"),
+        ],
         cwd=ROOT,
         env=dict(env),
         stdout=log,
