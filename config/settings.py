@@ -13,7 +13,12 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import channel_layers_config, database_config, field_encryption_keys
+from config.env import (
+    channel_layers_config,
+    csp_directives,
+    database_config,
+    field_encryption_keys,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -67,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: pages get the Content-Security-Policy, static files do not need it.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -242,10 +250,40 @@ OTP_RECOVERY_CODES = 10
 # A password accepted, the second step must follow within this many seconds.
 OTP_PENDING_SECONDS = 600
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS (README, Deploy): with DEBUG off, plain HTTP is redirected to HTTPS (but /healthz/,
+# which the container's health check reads over HTTP), HSTS tells browsers to use only
+# HTTPS for a year (subdomains included, preload-ready), and cookies are HTTPS-only. Each
+# is an env setting for a set-up that needs otherwise. Behind a TLS-terminating proxy,
+# SECURE_PROXY_SSL_HEADER names the header it sets (HTTP_X_FORWARDED_PROTO,https by default
+# with DEBUG off); set it empty when nothing in front sets (and strips) that header.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+_proxy_ssl_header = env.list(
+    "SECURE_PROXY_SSL_HEADER", default=[] if DEBUG else ["HTTP_X_FORWARDED_PROTO", "https"]
+)
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is a header and its value, e.g. HTTP_X_FORWARDED_PROTO,https."
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+
+# Content-Security-Policy (django-csp 4): scripts and <style> elements from this site or
+# carrying the response's nonce (templates: {{ request.csp_nonce }}), style="" attributes
+# allowed (the desk's bars, the tenant logo; they cannot run code), WebSocket connections to
+# this site (the desk's live page, the widget on /demo/; CSP3 browsers count ws(s) to the
+# same host as 'self', older ones need PUBLIC_BASE_URL's), nothing may frame a page.
+# CSP_REPORT_URI: where browsers report violations (unset: nowhere). widget.js runs on
+# customers' sites under their policy (README, The web widget).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": csp_directives(
+        public_base_url=PUBLIC_BASE_URL, report_uri=env.str("CSP_REPORT_URI", default="")
+    )
+}
 
 QUIET_LOGGERS = ("bm25s", "chromadb", "httpx", "httpx2", "openai")
 LOGGING = {

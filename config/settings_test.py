@@ -18,6 +18,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The test client speaks plain HTTP: no redirect to HTTPS, no HSTS, no HTTPS-only cookies
+# (tests/functional/test_deploy_settings.py checks the production values).
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # Static files come from the finders; no collected folder is needed (or warned about).

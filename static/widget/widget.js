@@ -2,7 +2,8 @@
  * The sales agent's chat widget. Embed with one tag:
  *   <script src="https://APP/static/widget/widget.js" data-key="KEY" async></script>
  *
- * It adds a bubble and a chat panel inside a shadow root (styles stay inside),
+ * It adds a bubble and a chat panel inside a shadow root (styles stay inside, as a
+ * constructed stylesheet: no inline style for the site's Content-Security-Policy),
  * talks to wss://APP/ws/widget/KEY/ (the host of this script's own src), keeps the
  * visitor token in localStorage per key, streams the reply as it is written, and
  * reconnects with backoff. Message text is only ever set with textContent.
@@ -65,8 +66,19 @@
   var host = el("div");
   host.id = "sales-widget";
   var root = host.attachShadow({ mode: "open" });
-  var style = el("style");
-  style.textContent = CSS;
+  // A constructed stylesheet is not an inline <style> for the page's Content-Security-
+  // Policy, so the widget works on sites that forbid inline styles; older browsers get a
+  // <style> carrying this script's nonce (when the site gave it one).
+  var style = null;
+  try {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    style = el("style");
+    if (script.nonce) style.nonce = script.nonce;
+    style.textContent = CSS;
+  }
 
   var bubble = el("button", "bubble");
   bubble.type = "button";
@@ -104,7 +116,8 @@
   sendButton.type = "submit";
   form.append(input, sendButton);
   panel.append(head, log, status, form);
-  root.append(style, bubble, panel);
+  if (style) root.append(style);
+  root.append(bubble, panel);
 
   // State ------------------------------------------------------------------------------
 

@@ -70,11 +70,18 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page in its own browser context (no cookies shared between tests)."""
+    """A fresh page in its own browser context (no cookies shared between tests).
+
+    Every page it visits must run under the Content-Security-Policy: a violation that
+    Chromium reports in the console fails the test.
+    """
     context = browser.new_context(locale="en-US")
     context.set_default_timeout(15_000)
     try:
-        yield context.new_page()
+        page = context.new_page()
+        watch = CspWatch(page)
+        yield page
+        assert watch.console == [], "Content-Security-Policy violations reported"
     finally:
         context.close()
 
@@ -90,3 +97,35 @@ def login(
     page.fill("input[name=password]", password)
     page.click("input[type=submit]")
     expect(page.locator("#user-tools")).to_contain_text("Log out", ignore_case=True)
+
+
+# Reports every Content-Security-Policy violation of the page (and its frames) in a list.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.__cspViolations.push(
+    `${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} at ${where}`
+  );
+});
+"""
+
+
+class CspWatch:
+    """The CSP violations a page reports, from its event and from Chromium's console."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console: list[str] = []
+        page.add_init_script(CSP_WATCH)
+        page.on("console", self._on_console)
+
+    def _on_console(self, message: object) -> None:
+        text = getattr(message, "text", "")
+        if "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.console.append(text)
+
+    def violations(self) -> list[str]:
+        """What the current page and the console reported so far (empty: none)."""
+        events = self.page.evaluate("window.__cspViolations || []")
+        return [*events, *self.console]

@@ -8,13 +8,19 @@ download): the test is skipped only when /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
+import re
+import threading
+import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.fakes.openai_server import Action, FakeLLM
-from tests.live import running_app
+from tests.functional.browser import CspWatch
+from tests.live import free_port, running_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPLY = "Para turbidez en agua potable le recomiendo el turbidímetro portátil TU-5200."
@@ -25,7 +31,13 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def customer_port() -> int:
+    """The port of a customer's site (another origin: http://localhost:PORT) embedding it."""
+    return free_port()
+
+
+@pytest.fixture
+def server(tmp_path: Path, customer_port: int) -> Iterator[str]:
     """Daphne on a free port with the demo tenant and its widget; yields the base URL."""
     llm = FakeLLM(default=lambda body: Action("text", content=REPLY)).start()
     env = {
@@ -38,7 +50,8 @@ def server(tmp_path: Path) -> Iterator[str]:
         with running_app(tmp_path / "app", env=env, startup_timeout=20) as app:
             app.manage(
                 "add_channel", "demo", "widget", "--name", "Demo widget",
-                "--origin", app.url, "--greeting", "¡Hola! Soy Ana. ¿Qué necesita medir?",
+                "--origin", app.url, "--origin", f"http://localhost:{customer_port}",
+                "--greeting", "¡Hola! Soy Ana. ¿Qué necesita medir?",
             )  # fmt: skip
             yield app.url
     finally:
@@ -98,3 +111,69 @@ def test_visitor_chats_sees_the_reply_stream_and_finds_it_after_a_reload(server:
             expect(messages.nth(2)).to_have_text(REPLY)
         finally:
             browser.close()
+
+
+def customer_site(port: int, app_url: str, key: str) -> ThreadingHTTPServer:
+    """A customer's page on http://localhost:PORT with the snippet and a strict CSP of its
+    own: nothing but our script and our WebSocket, no inline style at all."""
+    app = urlsplit(app_url)
+    policy = (
+        f"default-src 'none'; script-src {app_url}; connect-src ws://{app.netloc}; "
+        "style-src 'none'; img-src 'none'"
+    )
+    page = (
+        "<!doctype html><html><head><title>Customer</title></head><body><h1>Customer</h1>"
+        f'<script src="{app_url}/static/widget/widget.js" data-key="{key}" async></script>'
+        "</body></html>"
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Security-Policy", policy)
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site
+
+
+def test_the_widget_works_on_a_customer_site_under_its_strict_csp(
+    server: str, customer_port: int
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    demo = urllib.request.urlopen(f"{server}/demo/").read().decode()  # noqa: S310 (127.0.0.1)
+    key = re.search(r'data-key="([^"]+)"', demo).group(1)
+    site = customer_site(customer_port, server, key)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+            )
+            try:
+                page = browser.new_page()
+                watch = CspWatch(page)
+                page.goto(f"http://localhost:{customer_port}/")
+                page.locator(".bubble").click()
+                panel = page.locator(".panel")
+                expect(panel).to_be_visible()
+                expect(panel.locator(".msg.assistant").first).to_have_text(
+                    "¡Hola! Soy Ana. ¿Qué necesita medir?"
+                )
+                expect(panel.locator("form button")).to_be_enabled()  # the socket is open
+                position = page.evaluate(
+                    "getComputedStyle(document.querySelector('#sales-widget').shadowRoot"
+                    ".querySelector('.bubble')).position"
+                )
+                assert position == "fixed"  # its styles apply under style-src 'none'
+                assert watch.violations() == []
+            finally:
+                browser.close()
+    finally:
+        site.shutdown()
