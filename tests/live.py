@@ -91,6 +91,12 @@ def app_environment(
         PUBLIC_BASE_URL=base_url,
         LLM_BASE_URL="http://127.0.0.1:9/v1",  # nothing listens: the fallback agent answers
         PYTHONUNBUFFERED="1",
+        # Served over plain HTTP on 127.0.0.1, also when a caller sets DEBUG=0 (production-
+        # like): no redirect to HTTPS, no HSTS, cookies over HTTP.
+        SECURE_SSL_REDIRECT="0",
+        SECURE_HSTS_SECONDS="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
     )
     env.update(extra or {})
     return env
