@@ -53,7 +53,7 @@ def test_check_deploy_with_the_readmes_production_settings_prints_no_warning(tmp
         if not key.startswith(("DJANGO_", "SECURE_", "CSRF_", "SESSION_", "DEBUG"))
     }
     env.update({**documented, **filled, "DJANGO_SETTINGS_MODULE": "config.settings"})
-    result = subprocess.run(  # noqa: S603 (our interpreter, fixed arguments)
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
