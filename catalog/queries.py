@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 import numpy as np
@@ -161,6 +161,18 @@ def query_vector(*, tenant_id: int, text: str) -> np.ndarray:
     keys = [_key(tenant_id, text)]
     found, futures = _submit(keys)
     return _complete(keys, found, [future.result() for future in futures])[0]
+
+
+def query_vector_soon(*, tenant_id: int, text: str) -> Callable[[], np.ndarray]:
+    """Start embedding ``text`` (unless cached) and return what waits for its vector, so the
+    caller can do other work (the lexical ranking) while the embedder thread runs."""
+    keys = [_key(tenant_id, text)]
+    found, futures = _submit(keys)
+
+    def result() -> np.ndarray:
+        return _complete(keys, found, [future.result() for future in futures])[0]
+
+    return result
 
 
 async def query_vectors_async(*, tenant_id: int, texts: Sequence[str]) -> list[np.ndarray]:

@@ -27,25 +27,24 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
 from catalog.caches import search_results
 from catalog.glossary import TermGroups, glossary
 from catalog.index import get_collection, index_key
 from catalog.lexical import LexicalIndex, ProductFields, field_tokens
-from catalog.models import Product
-from catalog.queries import query_vector, query_vectors_async
+from catalog.models import Product, SynonymGroup
+from catalog.queries import query_vector_soon, query_vectors_async
 from catalog.specs import UNITS, Quantity, SpecTable, parse_quantities
-from catalog.synonyms import synonyms_version, tenant_synonyms
+from catalog.synonyms import tenant_synonyms
 from catalog.text import fold, model_keys, quantities, sku_key, trigrams, words
-
-if TYPE_CHECKING:
-    from tenants.models import Tenant
+from tenants.models import Tenant
 
 Mode = Literal["fused", "dense", "lexical"]
 RRF_K = 60
@@ -110,11 +109,30 @@ _lexical_cache: dict[int, _CatalogIndex] = {}
 _cache_lock = threading.Lock()
 
 
-def _catalog_version(tenant: Tenant) -> tuple:
-    stats = Product.objects.filter(tenant=tenant, is_active=True).aggregate(
-        n=Count("pk"), changed=Max("updated_at"), top=Max("pk")
+def _scalar(queryset: QuerySet[Any], value: Any) -> Subquery:
+    """One aggregate of ``queryset`` (rows of the outer tenant) as a scalar subquery."""
+    return Subquery(queryset.order_by().values("tenant").annotate(value=value).values("value"))
+
+
+def _versions(tenant: Tenant) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The tenant's catalog version (count, last change and last id of its active products)
+    and synonyms version (count and last change of its groups, deleted ones included, so a
+    deletion counts), in one statement: every search reads them."""
+    products = Product.objects.filter(tenant=OuterRef("pk"), is_active=True)
+    groups = SynonymGroup.all_objects.filter(tenant=OuterRef("pk"))
+    row = (
+        Tenant.objects.filter(pk=tenant.pk)
+        .values_list(
+            _scalar(products, Count("pk")),
+            _scalar(products, Max("updated_at")),
+            _scalar(products, Max("pk")),
+            _scalar(groups, Count("pk")),
+            _scalar(groups, Max("updated_at")),
+        )
+        .get()
     )
-    return (tenant.pk, stats["n"], stats["changed"], stats["top"])
+    n, changed, top, groups_n, groups_changed = row
+    return (tenant.pk, n or 0, changed, top), (tenant.pk, groups_n or 0, groups_changed)
 
 
 def product_fields(
@@ -287,7 +305,9 @@ def _exact_rankings(
     return skus, models
 
 
-def _dense_ranking(tenant: Tenant, query: str, filters: dict[str, str], n: int) -> list[int]:
+def _dense_ranking(
+    tenant: Tenant, vector: Callable[[], np.ndarray], filters: dict[str, str], n: int
+) -> list[int]:
     collection = get_collection(tenant)
     count = collection.count()
     if count == 0:
@@ -300,9 +320,8 @@ def _dense_ranking(tenant: Tenant, query: str, filters: dict[str, str], n: int) 
         where = clauses[0]
     elif clauses:
         where = {"$and": clauses}
-    vector = query_vector(tenant_id=tenant.pk, text=query)
     result = collection.query(
-        query_embeddings=[vector], n_results=min(n, count), where=where, include=[]
+        query_embeddings=[vector()], n_results=min(n, count), where=where, include=[]
     )
     return [int(i) for i in result["ids"][0]]
 
@@ -320,14 +339,16 @@ def search(
     filters = {key: value for key, value in (filters or {}).items() if value}
     if not query or k <= 0:
         return []
-    version = _catalog_version(tenant)
-    synonyms = synonyms_version(tenant=tenant)
+    # The query is embedded in the embedder thread while this one reads the versions and
+    # ranks lexically (a cached vector costs nothing).
+    vector = query_vector_soon(tenant_id=tenant.pk, text=query) if mode != "lexical" else None
+    version, synonyms = _versions(tenant)
     scope = (mode, k, tuple(sorted(filters.items())))
     key = (tenant.pk, version, synonyms, index_key(), scope, query)
     cached = search_results.get(key)
     if cached is not None:
         return list(cached)
-    hits = _search(tenant, version, synonyms, query, k, filters, mode)
+    hits = _search(tenant, version, synonyms, query, vector, k, filters, mode)
     search_results.put(key, tuple(hits))
     return hits
 
@@ -352,6 +373,7 @@ def _search(
     version: tuple,
     synonyms: tuple,
     query: str,
+    vector: Callable[[], np.ndarray] | None,
     k: int,
     filters: dict[str, str],
     mode: Mode,
@@ -365,8 +387,8 @@ def _search(
         groups = tenant_synonyms(tenant=tenant, version=synonyms)
         analysed = query_terms(query, groups, index.lexical)
         rankings["lexical"] = _top(_lexical_scores(index, analysed, mask), CANDIDATES)
-    if mode in ("fused", "dense"):
-        dense = _dense_ranking(tenant, query, filters, CANDIDATES)
+    if vector is not None:
+        dense = _dense_ranking(tenant, vector, filters, CANDIDATES)
         # Indexed but no longer active: the vector index is behind the database.
         rankings["dense"] = [index.positions[i] for i in dense if i in index.positions]
 

@@ -2,7 +2,8 @@
 
 Synonyms apply to the query only (``catalog.search``), so an edit in the admin changes the
 next search without touching the index. Each search reads the tenant's synonyms version
-(count and last change of its groups, deleted ones included, so a deletion counts): the
+(count and last change of its groups, deleted ones included, so a deletion counts; in the
+same statement as the catalog version, ``catalog.search``): the
 parsed groups are kept per process while it is unchanged, and the version is part of the
 search results' cache key (``catalog.caches``), so no cached result outlives an edit, in
 this process or another.
@@ -11,9 +12,7 @@ this process or another.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
-
-from django.db.models import Count, Max
+from typing import TYPE_CHECKING, Any
 
 from catalog.glossary import TermGroups
 from catalog.models import SynonymGroup
@@ -21,19 +20,10 @@ from catalog.models import SynonymGroup
 if TYPE_CHECKING:
     from tenants.models import Tenant
 
-SynonymsVersion = tuple[int, int, str]
+SynonymsVersion = tuple[Any, ...]  # read by catalog.search with the catalog version
 
 _parsed: dict[int, tuple[SynonymsVersion, TermGroups | None]] = {}
 _lock = threading.Lock()
-
-
-def synonyms_version(*, tenant: Tenant) -> SynonymsVersion:
-    """Changes whenever one of the tenant's synonym groups is added, edited or deleted."""
-    stats = SynonymGroup.all_objects.filter(tenant=tenant).aggregate(
-        n=Count("pk"), changed=Max("updated_at")
-    )
-    changed = stats["changed"].isoformat() if stats["changed"] else ""
-    return (tenant.pk, stats["n"], changed)
 
 
 def tenant_synonyms(*, tenant: Tenant, version: SynonymsVersion) -> TermGroups | None:
