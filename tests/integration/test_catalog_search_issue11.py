@@ -218,7 +218,5 @@ def test_a_tenants_synonyms_change_its_results_only_and_without_a_reindex(
 def test_inactive_synonym_groups_are_not_applied(two_catalogs):
     tenant_a, _ = two_catalogs
     with tenant_scope(tenant_a):
-        SynonymGroup.objects.create(
-            tenant=tenant_a, terms="kyvbu = turbidímetro", is_active=False
-        )
+        SynonymGroup.objects.create(tenant=tenant_a, terms="kyvbu = turbidímetro", is_active=False)
     assert top(tenant_a, "kyvbu", mode="lexical") == []
