@@ -32,8 +32,9 @@ class ProductAdmin(TenantOwnedAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
-        if not change and getattr(request, "tenant", None) is not None:
-            obj.tenant = request.tenant
+        tenant = getattr(request, "tenant", None)
+        if not change and tenant is not None:
+            obj.tenant = tenant
         product_save(product=obj)
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
@@ -183,9 +184,10 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
 
     def save_model(self, request: HttpRequest, obj: CatalogUpload, form: Any, change: bool) -> None:
         if not change:
-            if getattr(request, "tenant", None) is not None:
-                obj.tenant = request.tenant
-            obj.uploaded_by = request.user
+            tenant = getattr(request, "tenant", None)
+            if tenant is not None:
+                obj.tenant = tenant
+            obj.uploaded_by = request.user  # type: ignore[assignment]  # the admin's user is signed in
             obj.original_name = Path(form.cleaned_data["file"].name).name
         super().save_model(request, obj, form, change)
         if not change:

@@ -111,7 +111,7 @@ _DROP = frozenset(
     {"head", "template", "svg", "object", "video", "audio", "canvas", "select", "button"}
 )
 # Elements without content or end tag (the set bs4 uses): never open on the pre-pass stack.
-_VOID = frozenset(HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS)
+_VOID = frozenset(HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS or ())
 # The elements passed on to BeautifulSoup; other elements are inline and only their text is.
 _KEPT_NAMES = (_PARAGRAPH | _LINE | _CELLS | {"sup", "thead", "tbody", "tfoot"}) - _VOID
 _HEAD_CONTENT = frozenset(

@@ -52,7 +52,7 @@ def model_path(name: str) -> str:
             f"CATALOG_EMBEDDING_MODEL={name!r} is neither a directory nor an installed package."
         ) from exc
     getter = getattr(package, "get_model_path", None)
-    return str(getter() if getter else Path(package.__file__).parent / "model")
+    return str(getter() if getter else Path(str(package.__file__)).parent / "model")
 
 
 def get_embedder(name: str | None = None) -> SentenceTransformer:
