@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from catalog.index import get_collection
-from catalog.models import CatalogUpload, Product
+from catalog.models import CatalogUpload, Product, SynonymGroup
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent, hash_api_key
 from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
@@ -41,6 +41,12 @@ ROLE_MATRIX: dict[tuple[type, str], dict[str, tuple[int, int | None]]] = {
     (Product, "delete"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
     (Product, "history"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
     # Uploads: tenant admins only; an upload is a record, never edited.
+    # Synonym groups: tenant admins edit them, reps read them.
+    (SynonymGroup, "changelist"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (SynonymGroup, "add"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
+    (SynonymGroup, "change"): {"teammate": (OK, DENIED), "owner": (OK, FOUND)},
+    (SynonymGroup, "delete"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
+    (SynonymGroup, "history"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
     (CatalogUpload, "changelist"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
     (CatalogUpload, "add"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
     (CatalogUpload, "change"): {"teammate": (DENIED, DENIED), "owner": (OK, DENIED)},
@@ -88,6 +94,7 @@ PAYLOADS: dict[type, Callable[[], dict[str, Any]]] = {
         "url": "",
         "price": "",
     },
+    SynonymGroup: lambda: {"terms": "pHmetro = medidor de pH", "is_active": "on"},
     CatalogUpload: lambda: {
         "file": SimpleUploadedFile("nuevo.csv", b"sku,name\nX-1,Sonda\n"),
         "full_sync": "on",
@@ -200,6 +207,9 @@ OWNER_ACTION_EFFECT = {
     (Product, "restore_selected"): "restored",
     (Product, "reindex_selected"): "reindexed",
     (Product, "hard_delete_selected"): "refused",
+    (SynonymGroup, "delete_selected"): "deleted",
+    (SynonymGroup, "restore_selected"): "restored",
+    (SynonymGroup, "hard_delete_selected"): "refused",
     (CatalogUpload, "delete_selected"): "deleted",
     (CatalogUpload, "restore_selected"): "restored",
     (CatalogUpload, "hard_delete_selected"): "refused",
