@@ -5,21 +5,22 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from crm.audit import action_label
+from crm.audit import Action, action_label
 from crm.models import AuditEntry, Conversation, LeadOpportunity
 
 STATUS_LABELS = {
     **dict(LeadOpportunity.Status.choices),
     **dict(Conversation.Status.choices),
 }
+# The entries whose from/to values are statuses, shown with their labels.
 STATUS_ACTIONS = {
-    "crm.opportunity.status_changed",
-    "crm.opportunity.created",
-    "crm.conversation.taken_over",
-    "crm.conversation.handed_off",
-    "crm.conversation.handed_back",
-    "crm.conversation.closed",
-    "crm.conversation.reopened",
+    Action.OPPORTUNITY_STATUS_CHANGED,
+    Action.OPPORTUNITY_CREATED,
+    Action.CONVERSATION_TAKEN_OVER,
+    Action.CONVERSATION_HANDED_OFF,
+    Action.CONVERSATION_HANDED_BACK,
+    Action.CONVERSATION_CLOSED,
+    Action.CONVERSATION_REOPENED,
 }
 
 
