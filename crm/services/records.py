@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Model
 
-from crm.audit import Actor, audit_record
+from crm.audit import Action, Actor, audit_record
 from crm.models import Contact, Conversation, LeadOpportunity
 from crm.services.contacts import contact_edit
 from crm.services.conversations import conversation_edit
@@ -35,16 +35,19 @@ def record_save(*, obj: Model, changed: list[str], actor: Actor, created: bool) 
         obj.save()
 
 
-def _trail(rows: Iterable[Any], actor: Actor, verb: str) -> None:
+def _trail(rows: Iterable[Any], actor: Actor, actions: tuple[str, str]) -> None:
+    """Record ``actions`` (for a conversation, for an opportunity) on the rows that keep
+    a trail."""
+    on_conversation, on_opportunity = actions
     for row in rows:
         if isinstance(row, Conversation):
-            audit_record(
-                tenant=row.tenant, action=f"crm.conversation.{verb}", actor=actor, conversation=row
-            )
+            audit_record(tenant=row.tenant, action=on_conversation, actor=actor, conversation=row)
         elif isinstance(row, LeadOpportunity):
-            audit_record(
-                tenant=row.tenant, action=f"crm.opportunity.{verb}", actor=actor, opportunity=row
-            )
+            audit_record(tenant=row.tenant, action=on_opportunity, actor=actor, opportunity=row)
+
+
+DELETED = (Action.CONVERSATION_DELETED, Action.OPPORTUNITY_DELETED)
+RESTORED = (Action.CONVERSATION_RESTORED, Action.OPPORTUNITY_RESTORED)
 
 
 @transaction.atomic
@@ -53,7 +56,7 @@ def records_soft_delete(*, rows: Iterable[Any], actor: Actor) -> int:
     rows = list(rows)
     for row in rows:
         row.delete()
-    _trail(rows, actor, "deleted")
+    _trail(rows, actor, DELETED)
     return len(rows)
 
 
@@ -61,7 +64,7 @@ def records_soft_delete(*, rows: Iterable[Any], actor: Actor) -> int:
 def records_restore(*, queryset: SoftDeleteQuerySet[Any], actor: Actor) -> int:
     rows = list(queryset.filter(is_deleted=True))
     count = int(queryset.filter(pk__in=[r.pk for r in rows]).restore())
-    _trail(rows, actor, "restored")
+    _trail(rows, actor, RESTORED)
     return count
 
 

@@ -97,3 +97,24 @@ def test_the_opportunity_page_shows_the_agent_the_rep_and_the_integration(
     assert [row[1:4] for row in _rows(html, "audit_trail")] == [
         ["AI agent", "AI agent", "Handed off to a rep"],
     ]
+
+
+def test_deleting_and_restoring_in_the_admin_is_in_the_trail(client, tenant_a, owner):
+    from crm.models import AuditEntry
+    from tests.factories import LeadOpportunityFactory
+
+    with tenant_scope(tenant_a):
+        opportunity = LeadOpportunityFactory(tenant=tenant_a)
+    client.force_login(owner)
+    changelist = reverse("admin:crm_leadopportunity_changelist")
+    for action, listed in (("delete_selected", ""), ("restore_selected", "?trash=only")):
+        data = {"action": action, "_selected_action": [opportunity.pk], "post": "yes"}
+        assert client.post(changelist + listed, data).status_code == 302
+    with tenant_scope(tenant_a):
+        trail = list(
+            AuditEntry.objects.filter(opportunity=opportunity).values_list("action", "actor")
+        )
+    assert trail == [
+        ("crm.opportunity.deleted", owner.pk),
+        ("crm.opportunity.restored", owner.pk),
+    ]
