@@ -295,6 +295,25 @@ class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
         blank=True,
         related_name="+",
     )
+    value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Expected deal value, in the currency below.",
+    )
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="ISO 4217 code of the value, e.g. EUR."
+    )
+    expected_close_date = models.DateField(null=True, blank=True)
+    next_step = models.CharField(max_length=255, blank=True)
+    crm_opportunity_id = models.CharField(
+        "CRM opportunity id",
+        max_length=128,
+        blank=True,
+        db_index=True,
+        help_text="The id of this opportunity in the tenant's CRM, set by the CRM integration.",
+    )
 
     class Meta:
         verbose_name = "lead opportunity"

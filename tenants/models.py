@@ -78,6 +78,24 @@ class Tenant(AuditModel):
         help_text=f"Shown in the desk's header. PNG, JPEG, SVG or WebP, at most "
         f"{LOGO_MAX_BYTES // 1024} KB.",
     )
+
+    class Formality(models.TextChoices):
+        FORMAL = "formal", "Formal (usted)"
+        INFORMAL = "informal", "Informal (tú)"
+
+    formality = models.CharField(
+        max_length=16,
+        choices=Formality.choices,
+        default=Formality.FORMAL,
+        help_text="How the agent addresses customers when it answers without an LLM "
+        "(and how the widget speaks): usted or tú.",
+    )
+    fallback_wording = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The tenant's own wording for the replies given without an LLM, by key; "
+        "a missing key uses the built-in text.",
+    )
     two_factor_required = models.BooleanField(
         "require two-factor sign-in",
         default=False,
@@ -193,6 +211,12 @@ class Membership(TenantOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.SALES_REP)
+    language = models.CharField(
+        max_length=8,
+        choices=Tenant.Language.choices,
+        blank=True,
+        help_text="The desk's language for this member; blank follows the tenant's language.",
+    )
 
     class Meta:
         ordering = ["user__email"]
