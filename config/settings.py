@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "catalog",
     "agent",
     "channels_app",
+    "integrations",
     "desk",
     "demo",
 ]
