@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test lint typecheck check migrate seed clean bench bench-search bench-search-heldout bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
+.PHONY: run worker test messages lint typecheck check migrate seed clean bench bench-search bench-search-heldout bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,13 @@ bench-ack: $(VENV)/.installed-dev
 ## bench-soak: 10 min of mixed Telegram, WhatsApp, widget and CRM API traffic, LLM failing 5 %, a worker SIGKILLed every 2 min (ARGS="--db mariadb --minutes 3")
 bench-soak: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.soak_bench $(ARGS)
+
+## messages: extract the desk's strings into locale/*/LC_MESSAGES/django.po (needs GNU gettext:
+## apt-get install gettext), then compile the .mo files; commit both (nothing else needs gettext)
+messages: export DEBUG ?= 1
+messages: $(VENV)/.installed-run
+	$(BIN)/python manage.py makemessages -l es --no-obsolete --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=media --ignore=chroma --ignore=tests
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from desk.views import admin_index_context
 
@@ -25,7 +27,7 @@ class SalesAdminSite(admin.AdminSite):
 
     site_header = "B2B Sales Agent"
     site_title = "B2B Sales Agent"
-    index_title = "Sales desk"
+    index_title = _("Sales desk")
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
@@ -37,7 +39,7 @@ class SalesAdminSite(admin.AdminSite):
         context = super().each_context(request)
         tenant = getattr(request, "tenant", None)
         if tenant is not None:
-            context["site_header"] = f"{tenant.name} · Sales desk"
+            context["site_header"] = f"{tenant.name} · {gettext('Sales desk')}"
         context["current_tenant"] = tenant
         return context
 
@@ -51,7 +53,7 @@ class SalesAdminSite(admin.AdminSite):
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         context = {
             **self.each_context(request),
-            "title": "Log in",
+            "title": gettext("Log in"),
             "subtitle": None,
             "app_path": request.get_full_path(),
             "username": request.user.get_username(),
@@ -68,10 +70,12 @@ class SalesAdminSite(admin.AdminSite):
         return cast(HttpResponse, view(request))
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
+        from tenants.language import language_view
         from tenants.signin import two_factor_setup_view, two_factor_verify_view, two_factor_view
 
         site = {"site": self}
         return [
+            path("language/", self.admin_view(language_view), site, name="language"),
             path("2fa/", two_factor_view, site, name="two_factor"),
             path("2fa/verify/", two_factor_verify_view, site, name="two_factor_verify"),
             path("2fa/setup/", two_factor_setup_view, site, name="two_factor_setup"),

@@ -77,11 +77,16 @@ MIDDLEWARE = [
     # After WhiteNoise: pages get the Content-Security-Policy, static files do not need it.
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session, before CommonMiddleware: the language from its cookie (operators),
+    # then Accept-Language, then LANGUAGE_CODE (anonymous pages: the sign-in).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "tenants.middleware.TenantScopeMiddleware",
+    # After the scope (it reads the member): a member's own language, else the tenant's.
+    "tenants.language.MemberLanguageMiddleware",
     # After the scope (it reads the member's tenant): a signed-in session that owes a
     # second factor goes back to the two-step sign-in (tenants.signin).
     "tenants.middleware.TwoFactorMiddleware",
@@ -208,7 +213,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+# The desk speaks Spanish and English (Portuguese falls back to English until it has a
+# catalog): a member's Membership.language, else the tenant's default_language
+# (tenants.language); pages without a member follow Accept-Language, else LANGUAGE_CODE.
+# Our strings live in locale/ (`make messages` extracts and compiles them; the .mo files are
+# committed, so nothing needs gettext to run).
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es")
+LANGUAGES = [("es", "Español"), ("en", "English"), ("pt", "Português")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -103,7 +103,7 @@ class MemberAddForm(forms.ModelForm):
 
 @admin.register(Membership)
 class MembershipAdmin(TenantOwnedAdmin):
-    list_display = ["user_email", "user_name", "role", "is_deleted", "created_at"]
+    list_display = ["user_email", "user_name", "role", "language", "is_deleted", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
@@ -153,7 +153,7 @@ class MembershipAdmin(TenantOwnedAdmin):
             if request.user.is_superuser and getattr(request, "tenant", None) is None:
                 fields.insert(0, "tenant")
             return fields
-        return ["user", "role", "is_deleted", "deleted_at", "created_at", "updated_at"]
+        return ["user", "role", "language", "is_deleted", "deleted_at", "created_at", "updated_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))

@@ -78,6 +78,18 @@ def membership_set_role(*, membership: Membership, role: str) -> bool:
     return changed
 
 
+def membership_set_language(*, membership: Membership, language: str) -> bool:
+    """Set the member's desk language ("" follows the tenant's). Returns True when it changed."""
+    offered = sorted(code for code, _name in Tenant.Language.choices)
+    if language and language not in offered:
+        raise MemberError(f"Unknown language {language!r}: use one of {', '.join(offered)}.")
+    changed = membership.language != language
+    if changed:
+        membership.language = language
+        membership.save(update_fields=["language", "updated_at"])
+    return changed
+
+
 def _user_by_email(email: str) -> User | None:
     return get_user_model().objects.filter(username__iexact=email.strip().lower()).first()
 

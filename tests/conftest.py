@@ -8,7 +8,7 @@ import pytest
 
 from tenants.models import Membership, Tenant
 from tenants.scoping import tenant_scope
-from tenants.services import member_ensure
+from tenants.services import member_ensure, membership_set_language
 from tests.factories import FACTORIES, TenantFactory
 
 PASSWORD = "pw-for-tests"
@@ -26,6 +26,10 @@ def tenant_b(db) -> Tenant:
 
 def _member(tenant: Tenant, email: str, role: str):
     membership, _ = member_ensure(tenant=tenant, email=email, role=role, password=PASSWORD)
+    # The trio reads the desk in English, the language the tests' assertions are written in
+    # (the tenants speak Spanish, the default; tests/functional/test_desk_i18n.py covers it).
+    with tenant_scope(tenant):
+        membership_set_language(membership=membership, language="en")
     return membership.user
 
 

@@ -69,6 +69,9 @@ class MembershipFactory(TenantOwnedFactory):
 
     user = factory.SubFactory(UserFactory)
     role = Membership.Role.SALES_REP
+    # Members of tests that do not care about the desk's language read it in English, the
+    # language their assertions are written in (tests/functional/test_desk_i18n.py: Spanish).
+    language = "en"
 
 
 class CompanyFactory(TenantOwnedFactory):
