@@ -39,6 +39,7 @@ class EventType:
     CONVERSATION_FLAGGED = "conversation.flagged"
     CONVERSATION_CLOSED = "conversation.closed"
     CONVERSATION_REOPENED = "conversation.reopened"
+    MESSAGE_CREATED = "message.created"
     OPPORTUNITY_CREATED = "opportunity.created"
     OPPORTUNITY_UPDATED = "opportunity.updated"
     RECOMMENDATION_CREATED = "recommendation.created"

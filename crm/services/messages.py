@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm.audit import user_display_name
+from crm.audit import SYSTEM, Actor, user_display_name
+from crm.events import EventType, event_publish
 from crm.models import Conversation, Message
 from tenants.models import Tenant
 
@@ -43,7 +44,8 @@ def message_add(
     answer_mode: str = "",
     author: Any = None,
 ) -> Message:
-    """Store a message and move the conversation's last activity to it.
+    """Store a message and move the conversation's last activity to it; publishes
+    ``message.created`` (with the conversation and the role) after the commit.
 
     ``author``: the rep who wrote a sales-rep message (their name is kept with it).
     """
@@ -65,7 +67,23 @@ def message_add(
         last_activity_at=message.created_at, updated_at=message.created_at
     )
     conversation.last_activity_at = message.created_at
+    event_publish(
+        EventType.MESSAGE_CREATED,
+        tenant_id=conversation.tenant_id,
+        subject_id=message.pk,
+        actor=_message_actor(role, author),
+        conversation_id=conversation.pk,
+        role=role,
+    )
     return message
+
+
+def _message_actor(role: str, author: Any) -> Actor:
+    if author is not None:
+        return Actor.rep(author)
+    if role == Message.Role.ASSISTANT:
+        return Actor.agent()
+    return SYSTEM  # a customer's message comes in through a channel
 
 
 def messages_mark_handled(*, message_ids: Iterable[int]) -> int:
