@@ -11,6 +11,7 @@ class ChannelsAppConfig(AppConfig):
         from channels_app.models import ChannelAccount
         from channels_app.selectors import webhook_accounts_forget
         from channels_app.services import contact_channel_data_erase
+        from channels_app.widget.services import advisor_joined_announce
         from crm.events import EventType, event_subscribe
         from tenants.models import Tenant
         from tenants.redaction import loggers_redact
@@ -20,6 +21,8 @@ class ChannelsAppConfig(AppConfig):
 
         # An erased contact (GDPR) is erased from the raw webhook events too.
         event_subscribe(contact_channel_data_erase, types=[EventType.CONTACT_ERASED])
+        # A rep who takes a widget conversation over is announced in the open widget.
+        event_subscribe(advisor_joined_announce, types=[EventType.CONVERSATION_HANDED_OFF])
 
         # A saved or deleted account or tenant must not be served from the webhook cache.
         for model in (ChannelAccount, Tenant):

@@ -28,7 +28,13 @@ class SendResult:
 
 class Transport(Protocol):
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
+        self,
+        route: ConversationRoute,
+        text: str,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
     ) -> SendResult:
         """Deliver ``text`` (split as the platform needs), one attempt per piece.
 
@@ -36,11 +42,14 @@ class Transport(Protocol):
         pieces this call delivered, also on failure. A transient failure comes back with
         ``permanent=False`` for the inbox to retry later; nothing here sleeps.
         ``role`` is ``assistant`` for the bot and ``agent`` for a sales rep; a channel
-        that can show who writes (the widget) uses it, the others ignore it."""
+        that can show who writes (the widget) uses it, the others ignore it; so is
+        ``author``, a rep's first name (empty for the bot)."""
         ...
 
     async def typing(self, route: ConversationRoute) -> None:
-        """Show that the bot is writing (best effort; never raises)."""
+        """Show that the bot is writing (best effort; never raises). Called when a turn
+        starts and every few seconds while it runs; a channel whose indicator lasts until
+        it is told otherwise also has ``typing_stop(route)``, called when the turn ends."""
         ...
 
     def token_callback(self, route: ConversationRoute) -> TokenCallback | None:

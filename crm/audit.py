@@ -9,6 +9,7 @@ show the entries (``crm.selectors.audit_trail``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,25 @@ Kind = AuditEntry.ActorKind
 def user_display_name(user: Any) -> str:
     """How a rep is named to customers, in the transcript and in the audit trail."""
     return str(user.get_full_name() or user.get_username()).strip()
+
+
+def user_first_name(user: Any) -> str:
+    """How a rep introduces themself to a customer in a chat: their first name, else the
+    part of their e-mail (or user name) before the @, capitalised ("laura.gomez@…" →
+    "Laura")."""
+    first = str(getattr(user, "first_name", "") or "").strip()
+    if first:
+        return first
+    login = str(getattr(user, "email", "") or user.get_username()).strip()
+    return name_from_login(login)
+
+
+def name_from_login(login: str) -> str:
+    """A first name made from an e-mail or a user name: "ana.ruiz@x" → "Ana", "jean-luc" →
+    "Jean-Luc"; a full name keeps its first word ("Laura Gómez" → "Laura")."""
+    local = login.split("@", 1)[0].strip()
+    word = re.split(r"[\s._+]+", local, maxsplit=1)[0] if local else ""
+    return "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,11 @@ async def _turns(conversation_id: int, answered: Answered) -> None:
         )
         typing = None
         stop_typing = asyncio.Event()
-        bot_turn = conversation.status == Conversation.Status.ACTIVE
+        # "Typing" only for a turn that has something to answer: the loop's last pass
+        # finds nothing, and a signal from it would follow the reply it just sent.
+        bot_turn = conversation.status == Conversation.Status.ACTIVE and (
+            await sync_to_async(has_waiting)(conversation_id=conversation_id)
+        )
         if transport is not None and route is not None and bot_turn:
             await _mark_read(transport, route)
             typing = asyncio.create_task(_keep_typing(transport, route, stop_typing))
@@ -123,6 +127,7 @@ async def _turns(conversation_id: int, answered: Answered) -> None:
                 # A client library may turn the cancellation into an ordinary error that
                 # the loop swallows; the event still ends it, and the turn never waits long.
                 await asyncio.wait({typing}, timeout=TYPING_STOP_WAIT)
+                await _typing_stop(transport, route)
         if result is None:
             return
         answered.replies += 1
@@ -136,6 +141,14 @@ async def _keep_typing(transport: Transport, route: ConversationRoute, stop: asy
             await transport.typing(route)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), TYPING_EVERY)
+
+
+async def _typing_stop(transport: Transport | None, route: ConversationRoute | None) -> None:
+    """Tell a channel that shows typing until told otherwise (the widget) the turn ended."""
+    stop = getattr(transport, "typing_stop", None)
+    if stop is not None and route is not None:
+        with contextlib.suppress(Exception):
+            await stop(route)
 
 
 async def _mark_read(transport: Transport, route: ConversationRoute) -> None:

@@ -57,7 +57,13 @@ def outcome_error(outcome: Outcome, account: ChannelAccount) -> tuple[str, bool]
 
 class TelegramTransport:
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
+        self,
+        route: ConversationRoute,
+        text: str,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
     ) -> SendResult:
         account = route.account
         pieces = split_text(text, MAX_CHARS)

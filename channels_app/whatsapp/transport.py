@@ -102,7 +102,13 @@ def _failure(outcome: Outcome, sent: list[str], account: ChannelAccount) -> Send
 
 class WhatsAppTransport:
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
+        self,
+        route: ConversationRoute,
+        text: str,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
     ) -> SendResult:
         account = route.account
         sent: list[str] = []

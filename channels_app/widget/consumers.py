@@ -13,6 +13,11 @@ in ``localStorage``. A valid token resumes the visitor (contact platform
 the latest conversation's history; a missing, tampered or other-account token
 gets a new visitor.
 
+The ``ready`` frame's config carries the tenant's language and formality: the script
+words everything the visitor reads, errors included (an error frame is a code and its
+parameters, ``retry_after`` for the rate limit, ``max_chars`` for a long message), and
+``advisor`` names the rep who has the conversation, if one took it over.
+
 A ``message`` frame is checked (rate and size limits, shape; a lone surrogate or NUL
 in its text becomes U+FFFD, ``channels_app.text``), stored through
 the durable inbox with an id namespaced by account and visitor (a resend after
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -44,6 +50,7 @@ from channels_app.selectors import channel_account_for_key
 from channels_app.text import JsonRefused, json_parse
 from channels_app.widget import schemas
 from channels_app.widget.services import (
+    visitor_advisor,
     visitor_from_token,
     visitor_history,
     visitor_message_store,
@@ -58,6 +65,16 @@ CLOSE_ORIGIN_REFUSED = 4403
 
 # Answer tasks outlive the socket that started them (the reply is stored either way).
 _answering: set[asyncio.Task[Any]] = set()
+
+LANGUAGES: tuple[schemas.Language, ...] = ("es", "en", "pt")
+
+
+def _language(code: str) -> schemas.Language:
+    """The tenant's language if the widget speaks it, else English."""
+    for language in LANGUAGES:
+        if code == language:
+            return language
+    return "en"
 
 
 def rate_limit() -> tuple[int, float]:
@@ -115,12 +132,17 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         token = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("token", [""])
         visitor_id = visitor_from_token(account=account, token=token[0])
         history: list[schemas.HistoryItem] = []
+        advisor = ""
         if visitor_id is None:
             visitor_id = secrets.token_urlsafe(16)
         else:
             history = await database_sync_to_async(visitor_history)(
                 account=account, visitor_id=visitor_id
             )
+            if history:
+                advisor = await database_sync_to_async(visitor_advisor)(
+                    account=account, visitor_id=visitor_id
+                )
         self.visitor_id = visitor_id
         self.group = visitor_group(
             tenant_id=account.tenant_id, account_id=account.pk, visitor_id=visitor_id
@@ -134,8 +156,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 greeting=account.greeting,
                 color=account.color,
                 max_chars=settings.WIDGET_MAX_MESSAGE_CHARS,
+                language=_language(account.tenant.default_language),
+                formality="informal" if account.tenant.formality == "informal" else "formal",
             ),
             history=history,
+            advisor=advisor,
         )
         await self.send_json(schemas.frame(ready))
 
@@ -155,10 +180,15 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code)
 
     async def _error(
-        self, code: schemas.ErrorCode, message: str, client_id: str | None = None
+        self, code: schemas.ErrorCode, message: str, client_id: str | None = None, **params: int
     ) -> None:
-        error = schemas.Error(code=code, message=message, id=client_id)
+        error = schemas.Error(code=code, message=message, id=client_id, **params)
         await self.send_json(schemas.frame(error))
+
+    async def _too_long(self, client_id: str | None = None) -> None:
+        limit = settings.WIDGET_MAX_MESSAGE_CHARS
+        message = f"Messages can be up to {limit} characters."
+        await self._error("too_long", message, client_id, max_chars=limit)
 
     # frames from the browser ---------------------------------------------------------
 
@@ -168,7 +198,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if self.account is None:
             return
         if len(text_data or "") > settings.WIDGET_MAX_MESSAGE_CHARS * 6 + 1024:  # not even parsed
-            await self._error("too_long", "This frame is far too long.")
+            await self._too_long()
             return
         try:
             parsed = schemas.client_frame.validate_python(json_parse(text_data or ""))
@@ -187,15 +217,16 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self._error("bad_frame", "The message is empty.", frame.id)
             return
         if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
-            limit = settings.WIDGET_MAX_MESSAGE_CHARS
-            await self._error("too_long", f"Messages can be up to {limit} characters.", frame.id)
+            await self._too_long(frame.id)
             return
         now = time.monotonic()
         while self.sent_at and now - self.sent_at[0] >= self.window:
             self.sent_at.popleft()
         if len(self.sent_at) >= self.limit:
-            wait = int(self.window - (now - self.sent_at[0])) + 1
-            await self._error("rate_limited", f"Too many messages: wait {wait} s.", frame.id)
+            # Whole seconds, rounded up: at 0 the oldest message has left the window.
+            wait = max(1, math.ceil(self.window - (now - self.sent_at[0])))
+            message = f"Too many messages: wait {wait} s."
+            await self._error("rate_limited", message, frame.id, retry_after=wait)
             return
         self.sent_at.append(now)
         client_id = frame.id or uuid.uuid4().hex

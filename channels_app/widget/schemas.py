@@ -3,7 +3,17 @@
 Client → server: :class:`MessageIn` (``{"type": "message", "text": ..., "id": ...}``,
 ``id`` a client-generated id so a resend after a reconnect is recognised) and
 ``{"type": "ping"}``. Server → client: ``ready`` (token, config, history), ``ack``,
-``token``, ``typing``, ``message`` and ``error`` (built by :func:`frame`).
+``token``, ``typing``, ``message``, ``advisor`` and ``error`` (built by :func:`frame`).
+
+The server sends no text of its own for the visitor to read: the script holds every
+string of the widget in Spanish, English and Portuguese and picks the tenant's language
+and formality from ``ready.config``. An error is a code with its parameters
+(``{"type": "error", "code": "rate_limited", "retry_after": 59}``) that the script
+words; its ``message`` is a description in English for developers and logs.
+
+``typing`` frames say when a bot turn runs: ``active`` true when it starts (repeated
+while it runs), false when it ends, both with the turn's ``turn`` id, so a late "started"
+of a turn that already ended is recognised and ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # The first three leave the socket open; the last two come with its close (4404, 4403).
+Language = Literal["es", "en", "pt"]
 ErrorCode = Literal["rate_limited", "too_long", "bad_frame", "unknown_key", "origin_refused"]
 
 
@@ -41,13 +52,16 @@ class HistoryItem(_Frame):
     text: str
     time: datetime
     id: str | None = None  # the client's id of a visitor message: the script drops its resend
+    author: str = ""  # a sales rep's first name (role "agent")
 
 
 class WidgetConfig(_Frame):
     title: str
-    greeting: str
+    greeting: str  # the account's own greeting; empty: the script's, in the language
     color: str
     max_chars: int
+    language: Language = "es"  # the tenant's: every string of the widget
+    formality: Literal["formal", "informal"] = "formal"  # usted or tú (Spanish)
 
 
 class Ready(_Frame):
@@ -55,6 +69,7 @@ class Ready(_Frame):
     token: str
     config: WidgetConfig
     history: list[HistoryItem]
+    advisor: str = ""  # the first name of the rep who has the conversation now, if any
 
 
 class Ack(_Frame):
@@ -69,6 +84,8 @@ class Token(_Frame):
 
 class Typing(_Frame):
     type: Literal["typing"] = "typing"
+    active: bool = True  # a bot turn started (or still runs); False: it ended
+    turn: str | None = None
 
 
 class MessageOut(_Frame):
@@ -76,13 +93,23 @@ class MessageOut(_Frame):
     role: Literal["assistant", "agent"] = "assistant"  # the bot, or a sales rep
     text: str
     id: str
+    author: str = ""  # a sales rep's first name (role "agent")
+
+
+class Advisor(_Frame):
+    """A sales rep took the conversation over: the widget says they joined."""
+
+    type: Literal["advisor"] = "advisor"
+    name: str  # the rep's first name
 
 
 class Error(_Frame):
     type: Literal["error"] = "error"
     code: ErrorCode
-    message: str
+    message: str  # in English, for developers and logs; the script words the code
     id: str | None = None  # the refused message's client id
+    retry_after: int | None = None  # rate_limited: seconds until a message is accepted
+    max_chars: int | None = None  # too_long: the longest message accepted
 
 
 class Pong(_Frame):
@@ -90,5 +117,6 @@ class Pong(_Frame):
 
 
 def frame(model: BaseModel) -> dict[str, Any]:
-    """A server frame as the JSON-ready dict the consumer sends."""
-    return model.model_dump(mode="json")
+    """A server frame as the JSON-ready dict the consumer sends (unset optional fields
+    left out: ``{"type": "error", "code": "rate_limited", "retry_after": 59, …}``)."""
+    return model.model_dump(mode="json", exclude_none=True)

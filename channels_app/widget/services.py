@@ -1,19 +1,37 @@
-"""The widget's visitors: signed visitor tokens, their history, and storing their messages.
+"""The widget's visitors: signed visitor tokens, their history, and storing their messages;
+and telling an open widget that a sales rep joined its conversation.
 
 The consumer (``consumers.py``) is the edge: it checks the socket and the frames and calls
 these. A visitor is identified by a token signed with ``django.core.signing`` and salted
 with the account, so a token of one account never opens another's visitor.
+
+A rep is shown to the visitor by first name (``crm.audit.user_first_name``): on each of
+their messages, in the history, and in the "joined" line the widget shows when
+:func:`advisor_joined_announce` (subscribed to ``conversation.handed_off``) reports a
+take-over.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
 from django.core import signing
 
 from channels_app.inbox import Inbound, inbound_store
-from channels_app.models import ChannelAccount
+from channels_app.models import ChannelAccount, ConversationRoute
 from channels_app.widget import schemas
+from channels_app.widget.transport import transport
+from crm.audit import name_from_login, user_first_name
+from crm.events import DomainEvent
 from crm.models import Contact, Conversation, Message, Platform
+from tenants.models import Tenant
+from tenants.redaction import redact
 from tenants.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 50
 SHOWN_ROLES = (Message.Role.USER, Message.Role.ASSISTANT, Message.Role.AGENT)
@@ -37,24 +55,38 @@ def visitor_from_token(*, account: ChannelAccount, token: str) -> str | None:
         return None
 
 
+def _latest_conversation(account: ChannelAccount, visitor_id: str) -> Conversation | None:
+    """The visitor's latest widget conversation; the caller holds the tenant's scope."""
+    contact = Contact.objects.filter(platform=Platform.WIDGET, platform_user_id=visitor_id).first()
+    if contact is None:
+        return None
+    return (
+        Conversation.objects.filter(contact=contact, channel=Platform.WIDGET)
+        .select_related("assigned_rep")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def message_author(message: Message) -> str:
+    """The first name a rep's message is shown with ("" for the bot and the visitor)."""
+    if message.role != Message.Role.AGENT:
+        return ""
+    if message.author is not None:
+        return user_first_name(message.author)
+    return name_from_login(message.author_name)  # the user was removed since
+
+
 def visitor_history(*, account: ChannelAccount, visitor_id: str) -> list[schemas.HistoryItem]:
     """The visitor's latest widget conversation, oldest first (bot replies not sent left out)."""
     with tenant_scope(account.tenant):
-        contact = Contact.objects.filter(
-            platform=Platform.WIDGET, platform_user_id=visitor_id
-        ).first()
-        if contact is None:
-            return []
-        conversation = (
-            Conversation.objects.filter(contact=contact, channel=Platform.WIDGET)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
+        conversation = _latest_conversation(account, visitor_id)
         if conversation is None:
             return []
         messages = list(
             conversation.messages.filter(role__in=SHOWN_ROLES)
             .exclude(delivery_status=Message.Delivery.FAILED, role=Message.Role.ASSISTANT)
+            .select_related("author")
             .order_by("-created_at", "-pk")[:HISTORY_LIMIT]
         )
     prefix = f"{_external_prefix(account, visitor_id)}:"
@@ -66,9 +98,49 @@ def visitor_history(*, account: ChannelAccount, visitor_id: str) -> list[schemas
             id=m.external_id.removeprefix(prefix)
             if m.external_id and m.external_id.startswith(prefix)
             else None,
+            author=message_author(m),
         )
         for m in reversed(messages)
     ]
+
+
+def visitor_advisor(*, account: ChannelAccount, visitor_id: str) -> str:
+    """The first name of the rep who has the visitor's conversation now, or ""."""
+    with tenant_scope(account.tenant):
+        conversation = _latest_conversation(account, visitor_id)
+    if (
+        conversation is None
+        or conversation.status != Conversation.Status.HANDED_OFF
+        or conversation.assigned_rep is None
+    ):
+        return ""
+    return user_first_name(conversation.assigned_rep)
+
+
+def advisor_joined_announce(event: DomainEvent) -> None:
+    """A rep took a widget conversation over: tell the visitor's open widgets who joined.
+
+    Subscribed to ``conversation.handed_off`` (a take-over carries ``taken_over``); best
+    effort: a channel layer that is down is logged, never raised to the take-over.
+    """
+    if not event.data.get("taken_over") or event.actor_user_id is None:
+        return
+    tenant = Tenant.objects.filter(pk=event.tenant_id).first()
+    if tenant is None:
+        return
+    with tenant_scope(tenant):
+        route = (
+            ConversationRoute.objects.select_related("account")
+            .filter(conversation_id=event.subject_id, account__kind=ChannelAccount.Kind.WIDGET)
+            .first()
+        )
+    rep: Any = get_user_model().objects.filter(pk=event.actor_user_id).first()
+    if route is None or rep is None:
+        return
+    try:
+        async_to_sync(transport.advisor_joined)(route, user_first_name(rep))
+    except Exception as exc:  # e.g. called from a thread that runs an event loop
+        logger.warning("widget: advisor notice not sent: %s", redact(str(exc)))
 
 
 def _external_prefix(account: ChannelAccount, visitor_id: str) -> str:

@@ -4,7 +4,14 @@ Every socket a visitor has open (tabs, a reconnect) joins one group, named by
 :func:`visitor_group` from the tenant, the account and a hash of the visitor
 id. The inbox's turn sends its streamed tokens, its typing signal and the final
 reply there; the consumer forwards them as ``token``, ``typing`` and
-``message`` frames. With ``REDIS_URL`` set the group lives in Redis, so a turn
+``message`` frames (a rep's reply with the rep's first name), and a take-over as
+an ``advisor`` frame.
+
+A turn's typing frames carry one turn id: ``active`` while the turn runs (repeated
+every few seconds by the inbox), then once ``active: false`` when it ends
+(:meth:`WidgetTransport.typing_stop`), before its reply is sent. A repeat that was
+still on its way when the turn ended names an ended turn, and the script ignores it:
+the dots never come back after a reply. With ``REDIS_URL`` set the group lives in Redis, so a turn
 run by a worker process reaches a socket held by a web process.
 
 Delivery is "stored and offered": a visitor with no socket open receives
@@ -22,6 +29,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 from channels.layers import get_channel_layer
+from pydantic import BaseModel
 
 from channels_app.transport import SendResult
 from channels_app.widget import schemas
@@ -67,17 +75,29 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 class WidgetTransport:
+    def __init__(self) -> None:
+        # The turn running in this process per visitor group (a conversation runs one
+        # turn at a time, in one process: the inbox's lease).
+        self._turns: dict[str, str] = {}
+
     async def send_text(
-        self, route: ConversationRoute, text: str, *, role: str = "assistant", start: int = 0
+        self,
+        route: ConversationRoute,
+        text: str,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
     ) -> SendResult:
-        """Offer the reply to the visitor's open sockets.
+        """Offer the reply to the visitor's open sockets (a rep's with their first name).
 
         A visitor who is not connected is not an error: the reply is stored and
         shown in the history the next time the widget connects.
         """
         out_id = uuid.uuid4().hex
         speaker: Literal["assistant", "agent"] = "agent" if role == "agent" else "assistant"
-        message = schemas.frame(schemas.MessageOut(text=text, id=out_id, role=speaker))
+        name = author if speaker == "agent" else ""
+        message = schemas.frame(schemas.MessageOut(text=text, id=out_id, role=speaker, author=name))
         try:
             sent = await _group_send(route_group(route), {"type": "widget.frame", "frame": message})
         except Exception as exc:  # the layer (Redis) is down: record it, flag for a rep
@@ -88,13 +108,26 @@ class WidgetTransport:
         return SendResult(ok=True, external_ids=[f"widget-out:{out_id}"])
 
     async def typing(self, route: ConversationRoute) -> None:
+        """A bot turn runs (the first call of a turn starts it)."""
+        group = route_group(route)
+        turn = self._turns.setdefault(group, uuid.uuid4().hex[:16])
+        await self._offer(group, schemas.Typing(active=True, turn=turn), "typing")
+
+    async def typing_stop(self, route: ConversationRoute) -> None:
+        """The bot turn ended: the widget stops its dots (called before the reply is sent)."""
+        group = route_group(route)
+        turn = self._turns.pop(group, None)
+        await self._offer(group, schemas.Typing(active=False, turn=turn), "typing stop")
+
+    async def advisor_joined(self, route: ConversationRoute, name: str) -> None:
+        """A sales rep (``name``: their first name) took the conversation over."""
+        await self._offer(route_group(route), schemas.Advisor(name=name), "advisor")
+
+    async def _offer(self, group: str, frame: BaseModel, what: str) -> None:
         try:
-            await _group_send(
-                route_group(route),
-                {"type": "widget.frame", "frame": schemas.frame(schemas.Typing())},
-            )
+            await _group_send(group, {"type": "widget.frame", "frame": schemas.frame(frame)})
         except Exception as exc:  # best effort
-            logger.debug("widget: typing not sent: %s", redact(str(exc)))
+            logger.debug("widget: %s not sent: %s", what, redact(str(exc)))
 
     def token_callback(self, route: ConversationRoute) -> TokenCallback | None:
         group = route_group(route)

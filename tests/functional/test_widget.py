@@ -137,8 +137,10 @@ def test_allowed_origin_gets_ready_with_a_signed_token_and_the_config(widget_a):
         "greeting": "¡Hola! ¿En qué le ayudo?",
         "color": "#123456",
         "max_chars": 2000,
+        "language": "es",  # the tenant's: the script words everything in it
+        "formality": "formal",
     }
-    assert ready["history"] == []
+    assert ready["history"] == [] and ready["advisor"] == ""
     visitor, _, signature = ready["token"].partition(":")
     assert visitor and signature and not visitor.isdigit()
     assert stored() == NOTHING  # a visitor who never writes leaves no row
@@ -485,7 +487,8 @@ def test_a_reply_sent_by_another_process_reaches_the_socket_through_redis(widget
 
     load_route_async = database_sync_to_async(load_route)
     streamed, results, frame = run(scenario)
-    assert [f["type"] for f in streamed][-2:] == ["token", "message"]  # the turn, via Redis
+    kinds = [(f["type"], f.get("active")) for f in streamed]
+    assert kinds[-3:] == [("token", None), ("typing", False), ("message", None)]  # via Redis
     assert results[0].ok and results[0].external_ids[0].startswith("widget-out:")
     assert frame["type"] == "message" and frame["text"] == "Soy Marta, del equipo comercial."
 
