@@ -5,17 +5,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from tenants.i18n import label_model
 from tenants.models import TenantOwnedModel
 from tenants.selectors import tenant_members
 
 
 class Platform(models.TextChoices):
-    WIDGET = "widget", "Web widget"
-    TELEGRAM = "telegram", "Telegram"
-    WHATSAPP = "whatsapp", "WhatsApp"
-    API = "api", "CRM API"
-    CONSOLE = "console", "Console (chat command)"
+    WIDGET = "widget", _("Web widget")
+    TELEGRAM = "telegram", _("Telegram")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    API = "api", _("CRM API")
+    CONSOLE = "console", _("Console (chat command)")
 
 
 def _unique_when_set(field: str, *scope: str, name: str) -> models.UniqueConstraint:
@@ -33,19 +36,23 @@ class AssignedRepMixin:
         rep_id = self.assigned_rep_id  # type: ignore[attr-defined]
         if rep_id and not tenant_members(tenant=self.tenant).filter(pk=rep_id).exists():  # type: ignore[attr-defined]
             raise ValidationError(
-                {"assigned_rep": "The assigned rep must be a member of this tenant."}
+                {"assigned_rep": _("The assigned rep must be a member of this tenant.")}
             )
 
 
 class Company(TenantOwnedModel):
     name = models.CharField(max_length=200)
     fiscal_id = models.CharField(
-        "fiscal id", max_length=64, null=True, blank=True, help_text="NIT, RUT, CIF, VAT number…"
+        _("fiscal id"),
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text=_("NIT, RUT, CIF, VAT number…"),
     )
-    crm_company_id = models.CharField("CRM company id", max_length=128, null=True, blank=True)
+    crm_company_id = models.CharField(_("CRM company id"), max_length=128, null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "companies"
+        verbose_name_plural = _("companies")
         ordering = ["name"]
         constraints = [
             _unique_when_set("fiscal_id", name="company_unique_fiscal_id_per_tenant"),
@@ -60,7 +67,7 @@ class Company(TenantOwnedModel):
 class CompanyDivision(TenantOwnedModel):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="divisions")
     name = models.CharField(max_length=200, help_text='For example "Lab Aguas" or "Compras".')
-    crm_division_id = models.CharField("CRM division id", max_length=128, null=True, blank=True)
+    crm_division_id = models.CharField(_("CRM division id"), max_length=128, null=True, blank=True)
 
     class Meta:
         ordering = ["company__name", "name"]
@@ -84,19 +91,19 @@ class Contact(TenantOwnedModel):
         null=True,
         blank=True,
         related_name="contacts",
-        help_text="Unknown until the customer says where they work.",
+        help_text=_("Unknown until the customer says where they work."),
     )
     full_name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
     phone_number = models.CharField(max_length=32, blank=True)
-    crm_contact_id = models.CharField("CRM contact id", max_length=128, null=True, blank=True)
+    crm_contact_id = models.CharField(_("CRM contact id"), max_length=128, null=True, blank=True)
     platform = models.CharField(max_length=16, choices=Platform.choices)
     platform_user_id = models.CharField(
-        "platform user id",
+        _("platform user id"),
         max_length=128,
         null=True,
         blank=True,
-        help_text="Telegram user id, WhatsApp wa_id, widget visitor id…",
+        help_text=_("Telegram user id, WhatsApp wa_id, widget visitor id…"),
     )
     problem_statement = models.TextField(blank=True)
 
@@ -124,23 +131,23 @@ class Contact(TenantOwnedModel):
 
 class Conversation(AssignedRepMixin, TenantOwnedModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        HANDED_OFF = "handed_off", "Handed off to a rep"
-        CLOSED = "closed", "Closed"
+        ACTIVE = "active", _("Active")
+        HANDED_OFF = "handed_off", _("Handed off to a rep")
+        CLOSED = "closed", _("Closed")
 
     class Intent(models.TextChoices):
-        SALES = "sales", "Sales"
-        SUPPORT = "support", "Support"
+        SALES = "sales", _("Sales")
+        SUPPORT = "support", _("Support")
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
     channel = models.CharField(
         max_length=16,
         choices=Platform.choices,
-        help_text="The channel the conversation runs on.",
+        help_text=_("The channel the conversation runs on."),
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     intent_category = models.CharField(
-        "intent", max_length=16, choices=Intent.choices, default=Intent.SALES
+        _("intent"), max_length=16, choices=Intent.choices, default=Intent.SALES
     )
     assigned_rep = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -152,21 +159,25 @@ class Conversation(AssignedRepMixin, TenantOwnedModel):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     needs_attention = models.BooleanField(
-        "needs a rep",
+        _("needs a rep"),
         default=False,
         db_index=True,
-        help_text="Flagged for a rep: a fallback answer, a failed delivery or a handoff request.",
+        help_text=_(
+            "Flagged for a rep: a fallback answer, a failed delivery or a handoff request."
+        ),
     )
     attention_reason = models.CharField(max_length=300, blank=True)
     summary = models.TextField(
-        blank=True, help_text="What this conversation was about; the next one starts from it."
+        blank=True, help_text=_("What this conversation was about; the next one starts from it.")
     )
-    prompt_tokens = models.PositiveIntegerField(default=0, help_text="LLM input tokens, all calls.")
+    prompt_tokens = models.PositiveIntegerField(
+        default=0, help_text=_("LLM input tokens, all calls.")
+    )
     completion_tokens = models.PositiveIntegerField(
-        default=0, help_text="LLM output tokens, all calls."
+        default=0, help_text=_("LLM output tokens, all calls.")
     )
     turn_lease_until = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="A worker is answering until then."
+        null=True, blank=True, editable=False, help_text=_("A worker is answering until then.")
     )
     turn_lease_token = models.CharField(max_length=32, blank=True, editable=False)
 
@@ -180,24 +191,27 @@ class Conversation(AssignedRepMixin, TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Conversation {self.pk} with {self.contact}"
+        return gettext("Conversation %(id)s with %(contact)s") % {
+            "id": self.pk,
+            "contact": self.contact,
+        }
 
 
 class Message(TenantOwnedModel):
     class Role(models.TextChoices):
-        USER = "user", "Customer"
-        ASSISTANT = "assistant", "Bot"
-        SYSTEM = "system", "System"
-        AGENT = "agent", "Sales rep"
+        USER = "user", _("Customer")
+        ASSISTANT = "assistant", _("Bot")
+        SYSTEM = "system", _("System")
+        AGENT = "agent", _("Sales rep")
 
     class Delivery(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        DELIVERED = "delivered", "Delivered"
-        READ = "read", "Read"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received")
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        FAILED = "failed", _("Failed")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -205,40 +219,42 @@ class Message(TenantOwnedModel):
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField()
     external_id = models.CharField(
-        "provider message id",
+        _("provider message id"),
         max_length=255,
         null=True,
         blank=True,
-        help_text="The id Telegram, WhatsApp or the CRM gave this message.",
+        help_text=_("The id Telegram, WhatsApp or the CRM gave this message."),
     )
     delivery_status = models.CharField(
         max_length=16, choices=Delivery.choices, default=Delivery.PENDING
     )
     delivery_error = models.TextField(blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="Sends tried so far (a transient failure is tried again later)."
+        default=0, help_text=_("Sends tried so far (a transient failure is tried again later).")
     )
     next_attempt_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a reply waiting for a retry is tried again."
+        null=True, blank=True, help_text=_("When a reply waiting for a retry is tried again.")
     )
     pieces_sent = models.PositiveSmallIntegerField(
-        default=0, help_text="Parts of a long reply already delivered (a retry sends the rest)."
+        default=0, help_text=_("Parts of a long reply already delivered (a retry sends the rest).")
     )
     metadata = models.JSONField(
         default=dict,
         blank=True,
-        help_text="What an integration passed with the message (data for the agent, never orders).",
+        help_text=_(
+            "What an integration passed with the message (data for the agent, never orders)."
+        ),
     )
     handled_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When a bot turn took this customer message (answered, or left to a rep).",
+        help_text=_("When a bot turn took this customer message (answered, or left to a rep)."),
     )
     answer_mode = models.CharField(
         max_length=16,
         blank=True,
         choices=[("llm", "LLM"), ("fallback", "Catalog fallback")],
-        help_text="For bot messages: which mode wrote it.",
+        help_text=_("For bot messages: which mode wrote it."),
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -246,12 +262,12 @@ class Message(TenantOwnedModel):
         null=True,
         blank=True,
         related_name="+",
-        help_text="For sales rep messages: the rep who wrote it.",
+        help_text=_("For sales rep messages: the rep who wrote it."),
     )
     author_name = models.CharField(
         max_length=150,
         blank=True,
-        help_text="The rep's name as the customer saw it (kept if the user is removed).",
+        help_text=_("The rep's name as the customer saw it (kept if the user is removed)."),
     )
 
     class Meta:
@@ -274,9 +290,9 @@ class Message(TenantOwnedModel):
 
 class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
     class Status(models.TextChoices):
-        QUALIFIED = "qualified", "Qualified"
-        NEEDS_EXPERT = "needs_expert", "Needs an expert"
-        CLOSED = "closed", "Closed"
+        QUALIFIED = "qualified", _("Qualified")
+        NEEDS_EXPERT = "needs_expert", _("Needs an expert")
+        CLOSED = "closed", _("Closed")
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opportunities")
     conversation = models.ForeignKey(
@@ -300,24 +316,24 @@ class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Expected deal value, in the currency below.",
+        help_text=_("Expected deal value, in the currency below."),
     )
     currency = models.CharField(
-        max_length=3, blank=True, help_text="ISO 4217 code of the value, e.g. EUR."
+        max_length=3, blank=True, help_text=_("ISO 4217 code of the value, e.g. EUR.")
     )
     expected_close_date = models.DateField(null=True, blank=True)
     next_step = models.CharField(max_length=255, blank=True)
     crm_opportunity_id = models.CharField(
-        "CRM opportunity id",
+        _("CRM opportunity id"),
         max_length=128,
         blank=True,
         db_index=True,
-        help_text="The id of this opportunity in the tenant's CRM, set by the CRM integration.",
+        help_text=_("The id of this opportunity in the tenant's CRM, set by the CRM integration."),
     )
 
     class Meta:
-        verbose_name = "lead opportunity"
-        verbose_name_plural = "lead opportunities"
+        verbose_name = _("lead opportunity")
+        verbose_name_plural = _("lead opportunities")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(
@@ -326,7 +342,10 @@ class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Opportunity {self.pk}: {self.problem_statement[:60]}"
+        return gettext("Opportunity %(id)s: %(need)s") % {
+            "id": self.pk,
+            "need": self.problem_statement[:60],
+        }
 
 
 class OpportunityProductRecommendation(TenantOwnedModel):
@@ -339,14 +358,14 @@ class OpportunityProductRecommendation(TenantOwnedModel):
         null=True,
         blank=True,
         related_name="recommendations",
-        help_text="The catalog product; the SKU and name below stay if it is removed.",
+        help_text=_("The catalog product; the SKU and name below stay if it is removed."),
     )
-    product_sku = models.CharField("product SKU", max_length=128)
+    product_sku = models.CharField(_("product SKU"), max_length=128)
     product_name = models.CharField(max_length=300)
-    justification = models.TextField(help_text="Why the agent recommends it for this need.")
+    justification = models.TextField(help_text=_("Why the agent recommends it for this need."))
 
     class Meta:
-        verbose_name = "product recommendation"
+        verbose_name = _("product recommendation")
         ordering = ["opportunity", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -367,14 +386,14 @@ class AuditEntry(TenantOwnedModel):
     conversation or a contact, from what to what. Written only by ``crm.audit``."""
 
     class ActorKind(models.TextChoices):
-        REP = "rep", "Sales rep"
-        AGENT = "agent", "AI agent"
-        INTEGRATION = "integration", "Integration"
-        SYSTEM = "system", "System"
+        REP = "rep", _("Sales rep")
+        AGENT = "agent", _("AI agent")
+        INTEGRATION = "integration", _("Integration")
+        SYSTEM = "system", _("System")
 
-    action = models.CharField(max_length=64, help_text="What happened, as a dotted name.")
+    action = models.CharField(max_length=64, help_text=_("What happened, as a dotted name."))
     actor_kind = models.CharField(
-        "by", max_length=16, choices=ActorKind.choices, default=ActorKind.SYSTEM
+        _("by"), max_length=16, choices=ActorKind.choices, default=ActorKind.SYSTEM
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -382,13 +401,15 @@ class AuditEntry(TenantOwnedModel):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The user who made the change (empty for the agent, an integration or the "
-        "system, or a removed user).",
+        help_text=_(
+            "The user who made the change (empty for the agent, an integration or the "
+            "system, or a removed user)."
+        ),
     )
     actor_name = models.CharField(
         max_length=150,
         blank=True,
-        help_text="Who it was as shown then: the rep's name, the integration's name…",
+        help_text=_("Who it was as shown then: the rep's name, the integration's name…"),
     )
     opportunity = models.ForeignKey(
         LeadOpportunity,
@@ -414,13 +435,13 @@ class AuditEntry(TenantOwnedModel):
     from_value = models.CharField(max_length=150, blank=True)
     to_value = models.CharField(max_length=150, blank=True)
     changes = models.JSONField(
-        default=dict, blank=True, help_text="Every field changed: {field: [before, after]}."
+        default=dict, blank=True, help_text=_("Every field changed: {field: [before, after]}.")
     )
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit trail"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["opportunity", "created_at"], name="audit_opp_created"),
@@ -431,3 +452,99 @@ class AuditEntry(TenantOwnedModel):
     def __str__(self) -> str:
         change = f"{self.from_value or '—'} → {self.to_value or '—'}"
         return f"{self.action} by {self.actor_name or self.get_actor_kind_display()}: {change}"
+
+
+# The names the desk shows, translated (tenants.i18n: no migration changes).
+label_model(Company, name=_("company"))
+label_model(
+    CompanyDivision,
+    {"company": _("company")},
+    name=_("company division"),
+    plural=_("company divisions"),
+)
+label_model(
+    Contact,
+    {
+        "division": _("division"),
+        "full_name": _("full name"),
+        "email": _("email"),
+        "phone_number": _("phone number"),
+        "platform": _("platform"),
+        "problem_statement": _("problem statement"),
+    },
+    name=_("contact"),
+    plural=_("contacts"),
+)
+label_model(
+    Conversation,
+    {
+        "contact": _("contact"),
+        "channel": _("channel"),
+        "status": _("status"),
+        "assigned_rep": _("assigned rep"),
+        "last_activity_at": _("last activity at"),
+        "closed_at": _("closed at"),
+        "attention_reason": _("attention reason"),
+        "summary": _("summary"),
+        "prompt_tokens": _("prompt tokens"),
+        "completion_tokens": _("completion tokens"),
+    },
+    name=_("conversation"),
+    plural=_("conversations"),
+)
+label_model(
+    Message,
+    {
+        "conversation": _("conversation"),
+        "role": _("role"),
+        "content": _("content"),
+        "delivery_status": _("delivery status"),
+        "delivery_error": _("delivery error"),
+        "delivery_attempts": _("delivery attempts"),
+        "next_attempt_at": _("next attempt at"),
+        "handled_at": _("handled at"),
+        "answer_mode": _("answer mode"),
+        "author": _("author"),
+        "author_name": _("author name"),
+    },
+    name=_("message"),
+    plural=_("messages"),
+)
+label_model(
+    LeadOpportunity,
+    {
+        "contact": _("contact"),
+        "conversation": _("conversation"),
+        "status": _("status"),
+        "problem_statement": _("problem statement"),
+        "assigned_rep": _("assigned rep"),
+        "value": _("value"),
+        "currency": _("currency"),
+        "expected_close_date": _("expected close date"),
+        "next_step": _("next step"),
+    },
+)
+label_model(
+    OpportunityProductRecommendation,
+    {
+        "opportunity": _("opportunity"),
+        "product": _("product"),
+        "product_name": _("product name"),
+        "justification": _("justification"),
+    },
+)
+label_model(
+    AuditEntry,
+    {
+        "action": _("action"),
+        "actor": _("actor"),
+        "actor_name": _("actor name"),
+        "opportunity": _("opportunity"),
+        "conversation": _("conversation"),
+        "contact": _("contact"),
+        "from_value": _("from value"),
+        "to_value": _("to value"),
+        "changes": _("changes"),
+        "note": _("note"),
+    },
+)

@@ -10,8 +10,10 @@ from django.core.validators import validate_slug
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenants.branding import LOGO_MAX_BYTES, logo_upload_to, validate_logo
+from tenants.i18n import label_model
 from tenants.scoping import ScopeError, TenantScopedManager, active_tenant
 
 
@@ -62,45 +64,51 @@ class Tenant(AuditModel):
     is_active = models.BooleanField(default=True)
     persona = models.TextField(
         blank=True,
-        help_text="Who the agent is: name, tone, how it presents itself to customers.",
+        help_text=_("Who the agent is: name, tone, how it presents itself to customers."),
     )
     default_language = models.CharField(
         max_length=8, choices=Language.choices, default=Language.SPANISH
     )
     sales_instructions = models.TextField(
         blank=True,
-        help_text="What the agent should push, avoid, and when to hand off to a rep.",
+        help_text=_("What the agent should push, avoid, and when to hand off to a rep."),
     )
     logo = models.FileField(
         upload_to=logo_upload_to,
         blank=True,
         validators=[validate_logo],
-        help_text=f"Shown in the desk's header. PNG, JPEG, SVG or WebP, at most "
-        f"{LOGO_MAX_BYTES // 1024} KB.",
+        help_text=_("Shown in the desk's header. PNG, JPEG, SVG or WebP, at most %(size)s KB.")
+        % {"size": LOGO_MAX_BYTES // 1024},
     )
 
     class Formality(models.TextChoices):
-        FORMAL = "formal", "Formal (usted)"
-        INFORMAL = "informal", "Informal (tú)"
+        FORMAL = "formal", _("Formal (usted)")
+        INFORMAL = "informal", _("Informal (tú)")
 
     formality = models.CharField(
         max_length=16,
         choices=Formality.choices,
         default=Formality.FORMAL,
-        help_text="How the agent addresses customers when it answers without an LLM "
-        "(and how the widget speaks): usted or tú.",
+        help_text=_(
+            "How the agent addresses customers when it answers without an LLM "
+            "(and how the widget speaks): usted or tú."
+        ),
     )
     fallback_wording = models.JSONField(
         default=dict,
         blank=True,
-        help_text="The tenant's own wording for the replies given without an LLM, by key; "
-        "a missing key uses the built-in text.",
+        help_text=_(
+            "The tenant's own wording for the replies given without an LLM, by key; "
+            "a missing key uses the built-in text."
+        ),
     )
     two_factor_required = models.BooleanField(
-        "require two-factor sign-in",
+        _("require two-factor sign-in"),
         default=False,
-        help_text="Every member must sign in with a code from an authenticator app as well "
-        "as their password; members without one set it up at their next sign-in.",
+        help_text=_(
+            "Every member must sign in with a code from an authenticator app as well "
+            "as their password; members without one set it up at their next sign-in."
+        ),
     )
 
     class Meta:
@@ -204,8 +212,8 @@ class Membership(TenantOwnedModel):
     """A staff user's place in one tenant. A staff user belongs to one tenant."""
 
     class Role(models.TextChoices):
-        TENANT_ADMIN = "tenant_admin", "Tenant admin"
-        SALES_REP = "sales_rep", "Sales rep"
+        TENANT_ADMIN = "tenant_admin", _("Tenant admin")
+        SALES_REP = "sales_rep", _("Sales rep")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -215,7 +223,7 @@ class Membership(TenantOwnedModel):
         max_length=8,
         choices=Tenant.Language.choices,
         blank=True,
-        help_text="The desk's language for this member; blank follows the tenant's language.",
+        help_text=_("The desk's language for this member; blank follows the tenant's language."),
     )
 
     class Meta:
@@ -232,3 +240,25 @@ class Membership(TenantOwnedModel):
     @property
     def is_tenant_admin(self) -> bool:
         return self.role == self.Role.TENANT_ADMIN
+
+
+label_model(
+    Tenant,
+    {
+        "slug": _("slug"),
+        "persona": _("persona"),
+        "default_language": _("default language"),
+        "sales_instructions": _("sales instructions"),
+        "logo": _("logo"),
+        "formality": _("formality"),
+        "fallback_wording": _("fallback wording"),
+    },
+    name=_("tenant"),
+    plural=_("tenants"),
+)
+label_model(
+    Membership,
+    {"user": _("user"), "role": _("role"), "language": _("language")},
+    name=_("membership"),
+    plural=_("memberships"),
+)
