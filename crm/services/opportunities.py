@@ -130,6 +130,63 @@ def opportunity_register(
 
 
 @transaction.atomic
+def opportunity_create(
+    *,
+    contact: Contact,
+    conversation: Conversation | None,
+    problem_statement: str,
+    actor: Actor,
+    value: Any = None,
+    currency: str = "",
+    expected_close_date: Any = None,
+    next_step: str = "",
+) -> LeadOpportunity:
+    """A new opportunity, whatever the conversation already has (a rep creates one from
+    the desk), with its deal fields; a rep who creates it is its assigned rep. The
+    contact's problem statement follows it."""
+    if conversation is not None and conversation.contact_id != contact.pk:
+        raise ValidationError({"contact": "The contact must be the conversation's."})
+    rep = None
+    if actor.kind == AuditEntry.ActorKind.REP:  # an operator is no member: left unassigned
+        rep = tenant_members(tenant=contact.tenant).filter(pk=actor.user_id).first()
+    opportunity = LeadOpportunity(
+        tenant=contact.tenant,
+        contact=contact,
+        conversation=conversation,
+        problem_statement=problem_statement,
+        status=Status.QUALIFIED,
+        value=value,
+        currency=currency.upper(),
+        expected_close_date=expected_close_date,
+        next_step=next_step,
+        assigned_rep=rep,
+    )
+    opportunity.full_clean(exclude=["tenant", "contact", "conversation", "assigned_rep"])
+    opportunity.save()
+    fields = ["problem_statement", "status", "value", "currency", "expected_close_date"]
+    changes = {
+        name: [None, str(getattr(opportunity, name))]
+        for name in [*fields, "next_step"]
+        if getattr(opportunity, name) not in (None, "")
+    }
+    if rep is not None:
+        changes["assigned_rep"] = [None, _rep_label(rep)]
+    _changed(
+        opportunity,
+        actor,
+        Action.OPPORTUNITY_CREATED,
+        changes,
+        after=opportunity.status,
+        event=EventType.OPPORTUNITY_CREATED,
+    )
+    if contact.problem_statement != problem_statement:
+        contact_update(
+            contact=contact, actor=actor, changes={"problem_statement": problem_statement}
+        )
+    return opportunity
+
+
+@transaction.atomic
 def opportunity_status_set(
     *, opportunity: LeadOpportunity, status: str, actor: Actor | Any
 ) -> AuditEntry | None:
@@ -180,7 +237,15 @@ def opportunity_assign(
     )
 
 
-EDITABLE_FIELDS = ("contact", "conversation", "problem_statement")
+EDITABLE_FIELDS = (
+    "contact",
+    "conversation",
+    "problem_statement",
+    "value",
+    "currency",
+    "expected_close_date",
+    "next_step",
+)
 
 
 @transaction.atomic

@@ -1,7 +1,9 @@
 """The opportunities page of the sales desk: where reps and tenant admins work their leads.
 
-The list shows who, which company, what they need and how many products the agent
-recommended; the page shows the recommendations, the whole conversation (the transcript
+The list shows who, which company, what they need, how many products the agent
+recommended, and the deal: its value (in the member's number notation, "3.450,00 EUR" in
+Spanish, "EUR 3,450.00" in English), expected close date (overdue ones marked, filtered by
+"this month" and "overdue") and next step. Reps edit the deal on the page; the page shows the recommendations, the whole conversation (the transcript
 of ``desk/transcript.py``), the CRM's ids and metadata, and the audit trail; the HTML of
 its fields is ``desk/admin/fragments.py``'s templates. Status and assignment changes go
 through the CRM services, which record who made them and when; the CSV export is
@@ -10,16 +12,24 @@ through the CRM services, which record who made them and when; the CSV export is
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
+from django.utils import numberformat, timezone
+from django.utils.formats import date_format, get_format
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
+from django.utils.translation import get_language, gettext, gettext_lazy as _
 
 from crm.admin_base import CrmRecordAdmin
 from crm.audit import Actor
@@ -30,11 +40,36 @@ from desk.admin import fragments
 from desk.audit import audit_trail_table
 from desk.csv_export import opportunities_csv
 from desk.transcript import transcript_rows, transcript_table
-from tenants.admin_base import TenantOwnedInline
+from tenants.admin_base import TenantOwnedForm, TenantOwnedInline
+from tenants.csv_export import csv_format_for
 from tenants.models import Membership
 from tenants.selectors import tenant_members
 
 EMPTY = "—"
+# Languages that write the currency after the amount ("3.450,00 EUR").
+CURRENCY_AFTER = ("es", "pt", "fr", "de", "it")
+
+
+def money_display(value: Decimal | None, currency: str) -> str:
+    """The amount grouped and with two decimals in the active language's notation, with its
+    currency where that language puts it: "3.450,00 EUR" in Spanish, "EUR 3,450.00" in
+    English (groups of thousands by a dot where the decimal is a comma, as Spanish
+    spreadsheets show money; a non-breaking space keeps it on one line)."""
+    if value is None:
+        return EMPTY
+    decimal_sep = get_format("DECIMAL_SEPARATOR")
+    amount = numberformat.format(
+        value,
+        decimal_sep,
+        decimal_pos=2,
+        grouping=3,
+        thousand_sep="." if decimal_sep == "," else ",",
+        force_grouping=True,
+    )
+    if not currency:
+        return amount
+    language = (get_language() or "").split("-", 1)[0]
+    return f"{amount}\xa0{currency}" if language in CURRENCY_AFTER else f"{currency}\xa0{amount}"
 
 
 def _user_label(user: Any) -> str:
@@ -80,6 +115,66 @@ class AssignedRepFilter(admin.SimpleListFilter):
         return queryset.filter(assigned_rep_id=int(value))
 
 
+class ExpectedCloseFilter(admin.SimpleListFilter):
+    """When the deal is expected to close: this month, overdue (the date passed and the
+    opportunity is not closed), or no date yet."""
+
+    title = _("expected close")
+    parameter_name = "closes"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("month", _("This month")),
+            ("overdue", _("Overdue")),
+            ("none", _("No date")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        today = timezone.localdate()
+        value = self.value()
+        if value == "month":
+            return queryset.filter(
+                expected_close_date__year=today.year, expected_close_date__month=today.month
+            )
+        if value == "overdue":
+            return queryset.filter(expected_close_date__lt=today).exclude(
+                status=LeadOpportunity.Status.CLOSED
+            )
+        if value == "none":
+            return queryset.filter(expected_close_date__isnull=True)
+        return queryset
+
+
+class OpportunityForm(TenantOwnedForm):
+    """The value is typed in the member's notation ("3450,50" in Spanish); the currency is
+    an ISO code, required with a value."""
+
+    class Meta:
+        model = LeadOpportunity
+        fields = "__all__"
+        localized_fields = ["value"]
+
+    def clean_value(self) -> Decimal | None:
+        value = self.cleaned_data.get("value")
+        if value is not None and value < 0:
+            raise forms.ValidationError(gettext("The value cannot be negative."))
+        return value.quantize(Decimal("0.01")) if value is not None else None
+
+    def clean_currency(self) -> str:
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+            raise forms.ValidationError(
+                gettext("Use a three-letter ISO 4217 code, such as EUR or USD.")
+            )
+        return currency
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("value") is not None and not cleaned.get("currency"):
+            self.add_error("currency", gettext("Give the currency of the value."))
+        return cleaned
+
+
 class RecommendationInline(TenantOwnedInline):
     """What the agent recommended, as it recorded it (edit a row from its own page)."""
 
@@ -102,12 +197,16 @@ class RecommendationInline(TenantOwnedInline):
 
 @admin.register(LeadOpportunity)
 class LeadOpportunityAdmin(CrmRecordAdmin):
+    form = OpportunityForm
     list_display = [
         "status",
         "contact_name",
         "company_division",
         "problem",
         "recommendation_count",
+        "deal_value",
+        "expected_close",
+        "next_step_short",
         "assigned_rep_name",
         "age",
     ]
@@ -117,6 +216,7 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
     list_filter = [
         "status",
         AssignedRepFilter,
+        ExpectedCloseFilter,
         "conversation__channel",
         "created_at",
     ]
@@ -130,8 +230,19 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
     ]
     autocomplete_fields = ["contact", "conversation"]
     inlines = [RecommendationInline]
-    readonly_fields = ["crm_ids", "crm_metadata", "conversation_link", "transcript", "audit_trail"]
-    change_form_template = "desk/opportunity_change_form.html"
+    readonly_fields = [
+        "crm_opportunity_id",
+        "crm_ids",
+        "crm_metadata",
+        "conversation_link",
+        "transcript",
+        "audit_trail",
+    ]
+    change_form_template = "admin/crm/leadopportunity/change_form.html"
+
+    class Media:
+        css = {"all": ["desk/opportunities.css"]}
+
     actions = [
         "assign_to_me",
         "move_to_needs_expert",
@@ -157,11 +268,16 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
         main = ["contact", "conversation", "status", "assigned_rep", "problem_statement"]
         if request.user.is_superuser and self._member_tenant(request) is None:
             main.insert(0, "tenant")
+        deal = (
+            _("Deal"),
+            {"fields": [("value", "currency"), "expected_close_date", "next_step"]},
+        )
         if obj is None:
-            return [(None, {"fields": main})]
+            return [(None, {"fields": main}), deal]
         return [
             (None, {"fields": main}),
-            ("CRM", {"fields": ["crm_ids", "crm_metadata"]}),
+            deal,
+            ("CRM", {"fields": ["crm_opportunity_id", "crm_ids", "crm_metadata"]}),
             ("Conversation", {"fields": ["conversation_link", "transcript"]}),
             ("History", {"fields": ["audit_trail"]}),
             (
@@ -194,6 +310,26 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
     @admin.display(description="recommendations", ordering="recommendations_total")
     def recommendation_count(self, obj: LeadOpportunity) -> int:
         return obj.recommendations_total  # type: ignore[attr-defined]
+
+    @admin.display(description=_("value"), ordering="value")
+    def deal_value(self, obj: LeadOpportunity) -> str:
+        return money_display(obj.value, obj.currency)
+
+    @admin.display(description=_("expected close"), ordering="expected_close_date")
+    def expected_close(self, obj: LeadOpportunity) -> str:
+        close: date | None = obj.expected_close_date
+        if close is None:
+            return EMPTY
+        shown = date_format(close, "SHORT_DATE_FORMAT")
+        if close < timezone.localdate() and obj.status != LeadOpportunity.Status.CLOSED:
+            return format_html(
+                '<span class="desk-overdue" title="{}">{}</span>', gettext("Overdue"), shown
+            )
+        return shown
+
+    @admin.display(description=_("next step"))
+    def next_step_short(self, obj: LeadOpportunity) -> str:
+        return Truncator(obj.next_step).chars(40) or EMPTY
 
     @admin.display(description="assigned rep", ordering="assigned_rep__email")
     def assigned_rep_name(self, obj: LeadOpportunity) -> str:
@@ -282,7 +418,9 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return opportunities_csv(queryset, filename="opportunities.csv")
+        return opportunities_csv(
+            queryset, filename="opportunities.csv", csv_format=csv_format_for(request)
+        )
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -299,5 +437,7 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
         return opportunities_csv(
-            self.get_queryset(request).filter(pk=obj.pk), filename=f"opportunity-{obj.pk}.csv"
+            self.get_queryset(request).filter(pk=obj.pk),
+            filename=f"opportunity-{obj.pk}.csv",
+            csv_format=csv_format_for(request),
         )

@@ -417,6 +417,11 @@ def test_csv_export_of_the_selection(client, desk, teammate):
             "problem statement",
             "recommended skus",
             "assigned rep",
+            "value",
+            "currency",
+            "expected close",
+            "next step",
+            "CRM opportunity id",
         ],
         [
             str(desk.fresh.pk),
@@ -429,6 +434,7 @@ def test_csv_export_of_the_selection(client, desk, teammate):
             desk.fresh.problem_statement,
             "TU-100; TU-100-OLD",
             "rep@alpha.example",
+            *[""] * 5,  # no deal yet (test_desk_opportunities_deal.py)
         ],
         [
             str(desk.old.pk),
@@ -441,6 +447,7 @@ def test_csv_export_of_the_selection(client, desk, teammate):
             """'=HYPERLINK("http://evil.example","pH")""",
             "",
             "",
+            *[""] * 5,
         ],
     ]
 
