@@ -3,11 +3,12 @@
 The list shows who, which company, what they need, how many products the agent
 recommended, and the deal: its value (in the member's number notation, "3.450,00 EUR" in
 Spanish, "EUR 3,450.00" in English), expected close date (overdue ones marked, filtered by
-"this month" and "overdue") and next step. Reps edit the deal on the page; the page shows the recommendations, the whole conversation (the transcript
-of ``desk/transcript.py``), the CRM's ids and metadata, and the audit trail; the HTML of
-its fields is ``desk/admin/fragments.py``'s templates. Status and assignment changes go
-through the CRM services, which record who made them and when; the CSV export is
-``desk/csv_export.py``'s.
+"this month" and "overdue") and next step. Reps edit the deal on the page, which shows the
+recommendations, the whole conversation (the transcript of ``desk/transcript.py``), the
+CRM's ids and metadata, and the audit trail; the HTML of its fields is
+``desk/admin/fragments.py``'s templates. Every change made on the page (the deal, status,
+assignment) goes through the CRM services, which record who made it and when; the CSV
+export is ``desk/csv_export.py``'s, in the member's spreadsheet convention.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
-from django.utils.translation import get_language, gettext, gettext_lazy as _
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm.admin_base import CrmRecordAdmin
 from crm.audit import Actor
