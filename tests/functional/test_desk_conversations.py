@@ -598,15 +598,18 @@ def test_a_reply_reaches_the_connected_widget_visitor(client, widget_a, teammate
         response = await database_sync_to_async(client.post)(
             url(conversation, "reply"), {"text": "Hola, soy Marta de ventas."}
         )
+        joined = await comm.receive_json_from(timeout=5)  # the reply took it over
         frame = await comm.receive_json_from(timeout=5)
         await comm.disconnect()
-        return ready, response, frame
+        return ready, response, joined, frame
 
-    ready, response, frame = run(scenario)
+    ready, response, joined, frame = run(scenario)
     assert [h["text"] for h in ready["history"]] == ["¿Alguien me atiende?"]
     assert response.status_code == 302
+    assert joined["type"] == "advisor" and joined["name"]
     assert frame["type"] == "message" and frame["text"] == "Hola, soy Marta de ventas."
     assert frame["role"] == "agent"  # shown as the rep, not as the bot
+    assert frame["author"] == joined["name"]  # with the rep's first name
     [reply] = messages_of(conversation, Message.Role.AGENT)
     assert reply.delivery_status == Message.Delivery.SENT
 

@@ -310,6 +310,138 @@ def test_fallback_answers_when_no_llm_key_is_set(widget_a, settings):
     assert bot.answer_mode == "fallback" and bot.delivery_status == Message.Delivery.SENT
 
 
+@pytest.mark.parametrize(
+    ("language", "formality", "expected"),
+    [("en", "informal", ("en", "informal")), ("pt", "formal", ("pt", "formal"))],
+)
+def test_ready_names_the_tenants_language_and_formality(widget_a, language, formality, expected):
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=widget_a.tenant_id).update(
+        default_language=language, formality=formality
+    )
+    widget_a.tenant.refresh_from_db()
+
+    async def scenario():
+        comm, ready = await open_socket(widget_a.key)
+        await comm.disconnect()
+        return ready
+
+    config = run(scenario)["config"]
+    assert (config["language"], config["formality"]) == expected
+
+
+# typing and the rep ----------------------------------------------------------------------
+
+
+def test_typing_starts_with_the_turn_and_ends_before_the_reply_never_after(widget_a, fake_llm):
+    fake_llm.text(REPLY)
+
+    async def scenario():
+        comm, _ = await open_socket(widget_a.key)
+        await comm.send_json_to({"type": "message", "text": "Necesito medir turbidez", "id": "t1"})
+        frames = await frames_until(comm, "message")
+        await answers_wait()
+        after = await comm.receive_nothing(timeout=0.5)  # the turn loop's last pass is silent
+        await comm.disconnect()
+        return frames, after
+
+    frames, nothing_after = run(scenario)
+    typing = [f for f in frames if f["type"] == "typing"]
+    assert typing[0]["active"] is True and typing[0]["turn"]
+    assert typing[-1] == {"type": "typing", "active": False, "turn": typing[0]["turn"]}
+    assert {f["turn"] for f in typing} == {typing[0]["turn"]}  # one turn, one id
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("typing") < kinds.index("token")
+    assert frames[-2] == typing[-1] and frames[-1]["type"] == "message"  # ended, then the reply
+    assert nothing_after
+
+
+@pytest.fixture
+def laura(teammate):
+    teammate.first_name, teammate.last_name = "Laura", "Gómez"
+    teammate.save()
+    return teammate
+
+
+def test_a_rep_who_takes_over_is_announced_named_on_replies_and_no_dots_follow(
+    widget_a, laura, fake_llm, settings
+):
+    from crm.audit import Actor
+    from crm.services import conversation_take_over
+    from desk.services import conversation_reply
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    fake_llm.text(REPLY)
+
+    def take_over() -> None:
+        with tenant_scope(widget_a.tenant):
+            conversation_take_over(conversation=Conversation.objects.get(), actor=Actor.rep(laura))
+
+    def reply(text: str) -> None:
+        with tenant_scope(widget_a.tenant):
+            conversation_reply(conversation=Conversation.objects.get(), author=laura, text=text)
+
+    async def scenario():
+        comm, ready = await open_socket(widget_a.key)
+        await comm.send_json_to({"type": "message", "text": "¿Me atiende una persona?"})
+        await frames_until(comm, "message")
+        await answers_wait()
+        await database_sync_to_async(take_over)()
+        joined = await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "message", "text": "Gracias", "id": "w1"})
+        ack = await comm.receive_json_from(timeout=5)
+        await answers_wait()
+        quiet = await comm.receive_nothing(timeout=0.5)  # no bot turn: no typing dots
+        await database_sync_to_async(reply)("Hola, soy Laura. Le preparo la oferta.")
+        message = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        again, resumed = await open_socket(widget_a.key, token=ready["token"])
+        await again.disconnect()
+        return joined, ack, quiet, message, resumed
+
+    joined, ack, quiet, message, resumed = run(scenario)
+    assert joined == {"type": "advisor", "name": "Laura"}
+    assert ack == {"type": "ack", "id": "w1"} and quiet
+    assert message["type"] == "message" and message["role"] == "agent"
+    assert message["author"] == "Laura" and message["text"].startswith("Hola, soy Laura")
+    assert resumed["advisor"] == "Laura"  # the widget says who has the conversation
+    last = resumed["history"][-1]
+    assert (last["role"], last["author"]) == ("agent", "Laura")
+    assert all(item["author"] == "" for item in resumed["history"][:-1])
+
+
+def test_a_take_over_of_another_tenants_conversation_reaches_no_widget_of_this_one(
+    widget_a, widget_b, outsider, settings
+):
+    """The advisor notice goes to the conversation's own visitor group only."""
+    from crm.audit import Actor
+    from crm.services import conversation_take_over
+
+    def take_over_b() -> None:
+        with tenant_scope(widget_b.tenant):
+            conversation_take_over(
+                conversation=Conversation.objects.get(), actor=Actor.rep(outsider)
+            )
+
+    async def scenario():
+        comm_b, _ = await open_socket(widget_b.key, origin=ORIGIN_B)
+        await comm_b.send_json_to({"type": "message", "text": "Hola"})
+        await frames_until(comm_b, "message")
+        await answers_wait()
+        comm_a, _ = await open_socket(widget_a.key)
+        await database_sync_to_async(take_over_b)()
+        joined = await comm_b.receive_json_from(timeout=5)
+        quiet = await comm_a.receive_nothing(timeout=0.5)
+        await comm_a.disconnect()
+        await comm_b.disconnect()
+        return joined, quiet
+
+    joined, quiet = run(scenario)
+    assert joined["type"] == "advisor" and joined["name"]
+    assert quiet
+
+
 # limits and bad frames -----------------------------------------------------------------
 
 
@@ -333,6 +465,7 @@ def test_rate_limit_refuses_with_an_error_frame_keeps_the_socket_and_stores_noth
 
     error, pong = run(scenario)
     assert error["code"] == "rate_limited" and error["id"] == "r3" and error["message"]
+    assert error["retry_after"] == 60  # whole seconds the script counts down, Send disabled
     assert pong[-1] == {"type": "pong"}
     with tenant_scope(widget_a.tenant):
         texts = set(
@@ -357,7 +490,8 @@ def test_too_long_message_gets_an_error_frame_and_nothing_is_stored(widget_a, se
 
     first, huge, pong = run(scenario)
     assert first["code"] == "too_long" and first["id"] == "long" and "50" in first["message"]
-    assert huge["code"] == "too_long"
+    assert first["max_chars"] == 50  # a code and its parameter: the script words it
+    assert huge["code"] == "too_long" and huge["max_chars"] == 50
     assert pong == {"type": "pong"}  # still open
     assert stored() == NOTHING
 
