@@ -138,6 +138,8 @@ TASKS_IN_PROCESS_WORKER = env.bool("TASKS_IN_PROCESS_WORKER", default=DEBUG)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# No progress bars in server logs (transformers' "Loading weights" bar on every start).
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 CHROMA_DIR = Path(env.str("CHROMA_DIR", default=str(BASE_DIR / "chroma")))
 # Several processes (web + workers) must share a Chroma server: http://chroma:8000
 CHROMA_URL = env.str("CHROMA_URL", default="")
@@ -189,6 +191,26 @@ INBOX_RECOVER_EVERY = env.int("INBOX_RECOVER_EVERY", default=30)
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)
 WIDGET_RATE_LIMIT = env.str("WIDGET_RATE_LIMIT", default="10/60")  # messages / seconds
 DEMO_TENANT_SLUG = env.str("DEMO_TENANT_SLUG", default="demo")  # whose widget /demo/ shows
+
+# Outbound CRM webhooks (integrations/webhooks, README "Outbound webhooks"). A failed
+# attempt is retried after a random wait between 0 and the schedule's next value (full
+# jitter; the last value repeats) until WEBHOOK_RETRY_WINDOW seconds after the event; then
+# the delivery has failed. WEBHOOK_DISABLE_AFTER failed deliveries in a row disable the
+# endpoint (its tenant admins get an e-mail). URLs resolving to private, loopback or
+# link-local addresses are refused unless WEBHOOK_ALLOW_PRIVATE_URLS (local receivers, tests).
+WEBHOOK_RETRY_SCHEDULE = [
+    float(value)
+    for value in env.list(
+        "WEBHOOK_RETRY_SCHEDULE", default=["10", "30", "60", "300", "900", "1800", "3600", "7200"]
+    )
+]
+if not WEBHOOK_RETRY_SCHEDULE or min(WEBHOOK_RETRY_SCHEDULE) <= 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE: positive seconds, comma-separated.")
+WEBHOOK_RETRY_WINDOW = env.float("WEBHOOK_RETRY_WINDOW", default=24 * 3600.0)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 
 # Messages live in the session, not in a cookie: a rotated API key is shown once through one.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -298,7 +320,7 @@ CONTENT_SECURITY_POLICY = {
     )
 }
 
-QUIET_LOGGERS = ("bm25s", "chromadb", "httpx", "httpx2", "openai")
+QUIET_LOGGERS = ("chromadb", "httpx", "httpx2", "openai")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -314,7 +336,5 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        name: {"level": "WARNING"} for name in ("bm25s", "chromadb", "httpx", "httpx2", "openai")
-    },
+    "loggers": {name: {"level": "WARNING"} for name in QUIET_LOGGERS},
 }

@@ -50,3 +50,10 @@ CHANNEL_ACCOUNT_CACHE_SECONDS = 0
 # that need one start an OpenAI-compatible server on 127.0.0.1 (tests/fakes).
 LLM_API_KEY = ""
 LLM_BASE_URL = "http://127.0.0.1:9/v1"
+
+# Outbound webhooks: test receivers listen on 127.0.0.1, and retries wait milliseconds.
+WEBHOOK_ALLOW_PRIVATE_URLS = True
+WEBHOOK_RETRY_SCHEDULE = [0.05, 0.1]
+WEBHOOK_RETRY_WINDOW = 5.0
+WEBHOOK_CONNECT_TIMEOUT = 2.0
+WEBHOOK_READ_TIMEOUT = 2.0

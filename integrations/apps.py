@@ -11,3 +11,11 @@ class IntegrationsConfig(AppConfig):
 
     name = "integrations"
     verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        from crm.events import event_subscribe
+        from integrations.webhooks.events import WEBHOOK_EVENT_TYPES
+        from integrations.webhooks.tasks import webhook_event_handle
+
+        # Each committed event a tenant's endpoints subscribed to becomes their deliveries.
+        event_subscribe(webhook_event_handle, types=WEBHOOK_EVENT_TYPES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from agent.models import LLMCall
@@ -25,6 +26,8 @@ from crm.models import (
     OpportunityProductRecommendation,
     Platform,
 )
+from desk.models import ConversationReadMark
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.models import Membership, Tenant
 
 SAME_TENANT = factory.SelfAttribute("..tenant")
@@ -188,6 +191,15 @@ class LLMCallFactory(TenantOwnedFactory):
     duration_ms = 950
 
 
+class ConversationReadMarkFactory(TenantOwnedFactory):
+    class Meta:
+        model = ConversationReadMark
+
+    conversation = factory.SubFactory(ConversationFactory, tenant=SAME_TENANT)
+    user = factory.SubFactory(UserFactory)
+    last_read_at = factory.LazyFunction(timezone.now)
+
+
 class ChannelAccountFactory(TenantOwnedFactory):
     class Meta:
         model = ChannelAccount
@@ -216,11 +228,49 @@ class InboundEventFactory(TenantOwnedFactory):
     text = "Hola, busco un medidor de pH"
 
 
+class WebhookEndpointFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    url = factory.Sequence(lambda n: f"https://crm{n}.example/hooks")
+    events = factory.LazyFunction(lambda: ["contact.created", "opportunity.updated"])
+    # Paused: the tenants' rows of other tests must not start deliveries to nowhere when
+    # their CRM activity publishes events. Webhook tests make sending endpoints.
+    is_active = False
+
+
+class WebhookDeliveryFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory, tenant=SAME_TENANT)
+    event_id = factory.Sequence(lambda n: f"{n:032x}")
+    event_type = "contact.created"
+    payload = factory.LazyAttribute(
+        lambda o: {"id": o.event_id, "type": o.event_type, "tenant": o.tenant.slug, "data": {}}
+    )
+    status = WebhookDelivery.Status.FAILED
+    attempts = 1
+    retry_until = factory.LazyFunction(timezone.now)
+
+
+class WebhookAttemptFactory(TenantOwnedFactory):
+    class Meta:
+        model = WebhookAttempt
+
+    delivery = factory.SubFactory(WebhookDeliveryFactory, tenant=SAME_TENANT)
+    number = 1
+    status_code = 500
+    duration_ms = 12
+    response_excerpt = "Internal Server Error"
+
+
 FACTORIES: dict[type, type[DjangoModelFactory]] = {
     ChannelAccount: ChannelAccountFactory,
     InboundEvent: InboundEventFactory,
     ConversationRoute: ConversationRouteFactory,
     LLMCall: LLMCallFactory,
+    ConversationReadMark: ConversationReadMarkFactory,
     Product: ProductFactory,
     CatalogUpload: CatalogUploadFactory,
     SynonymGroup: SynonymGroupFactory,
@@ -233,4 +283,7 @@ FACTORIES: dict[type, type[DjangoModelFactory]] = {
     LeadOpportunity: LeadOpportunityFactory,
     OpportunityProductRecommendation: RecommendationFactory,
     AuditEntry: AuditEntryFactory,
+    WebhookEndpoint: WebhookEndpointFactory,
+    WebhookDelivery: WebhookDeliveryFactory,
+    WebhookAttempt: WebhookAttemptFactory,
 }
