@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from crm.admin_base import CrmRecordAdmin
 from crm.audit import Actor
@@ -65,7 +67,7 @@ class ContactAdmin(CrmRecordAdmin):
             request.user.is_superuser or (membership is not None and membership.is_tenant_admin)
         )
 
-    @admin.action(description="Export personal data (GDPR, JSON)", permissions=["gdpr"])
+    @admin.action(description=_("Export personal data (GDPR, JSON)"), permissions=["gdpr"])
     def export_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         actor = Actor.rep(request.user)
         data = [contact_export(contact=contact, actor=actor) for contact in queryset]
@@ -75,7 +77,7 @@ class ContactAdmin(CrmRecordAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}.json"'
         return response
 
-    @admin.action(description="Erase personal data (GDPR)", permissions=["gdpr"])
+    @admin.action(description=_("Erase personal data (GDPR)"), permissions=["gdpr"])
     def erase_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         contacts = list(queryset)
         if request.POST.get("confirm") != "yes":
@@ -84,7 +86,7 @@ class ContactAdmin(CrmRecordAdmin):
                 "admin/crm/contact/erase_confirm.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Erase personal data?",
+                    "title": gettext("Erase personal data?"),
                     "opts": self.model._meta,
                     "contacts": contacts,
                     "action": "erase_personal_data",
@@ -94,9 +96,12 @@ class ContactAdmin(CrmRecordAdmin):
         actor = Actor.rep(request.user)
         for contact in contacts:
             contact_erase(contact=contact, actor=actor)
-        self.message_user(
-            request, f"Erased the personal data of {len(contacts)} contact(s).", messages.SUCCESS
+        erased = ngettext(
+            "Erased the personal data of %(count)s contact.",
+            "Erased the personal data of %(count)s contacts.",
+            len(contacts),
         )
+        self.message_user(request, erased % {"count": len(contacts)}, messages.SUCCESS)
         return None
 
 

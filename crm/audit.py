@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from crm.models import AuditEntry, Contact, Conversation, LeadOpportunity
 from tenants.models import Tenant
 
@@ -107,33 +109,33 @@ class Action:
     OPPORTUNITY_RESTORED = "crm.opportunity.restored"
 
 
-LABELS = {
-    Action.CONTACT_UPDATED: "Contact updated",
-    Action.CONTACT_EXPORTED: "Data exported (GDPR)",
-    Action.CONTACT_ERASED: "Personal data erased (GDPR)",
-    Action.CONVERSATION_TAKEN_OVER: "Taken over",
-    Action.CONVERSATION_HANDED_OFF: "Handed off to a rep",
-    Action.CONVERSATION_HANDED_BACK: "Handed back to the bot",
-    Action.CONVERSATION_CLOSED: "Closed",
-    Action.CONVERSATION_REOPENED: "Reopened",
-    Action.CONVERSATION_ASSIGNED: "Assigned",
-    Action.CONVERSATION_FLAGGED: "Flagged for a rep",
-    Action.CONVERSATION_UPDATED: "Edited",
-    Action.OPPORTUNITY_CREATED: "Created",
-    Action.OPPORTUNITY_UPDATED: "Updated",
-    Action.OPPORTUNITY_STATUS_CHANGED: "Status changed",
-    Action.OPPORTUNITY_ASSIGNED: "Assigned",
-    Action.RECOMMENDATION_CREATED: "Product recommended",
-    Action.RECOMMENDATION_UPDATED: "Recommendation updated",
-    Action.CONVERSATION_DELETED: "Deleted",
-    Action.CONVERSATION_RESTORED: "Restored",
-    Action.OPPORTUNITY_DELETED: "Deleted",
-    Action.OPPORTUNITY_RESTORED: "Restored",
+LABELS: dict[str, Any] = {
+    Action.CONTACT_UPDATED: _("Contact updated"),
+    Action.CONTACT_EXPORTED: _("Data exported (GDPR)"),
+    Action.CONTACT_ERASED: _("Personal data erased (GDPR)"),
+    Action.CONVERSATION_TAKEN_OVER: _("Taken over"),
+    Action.CONVERSATION_HANDED_OFF: _("Handed off to a rep"),
+    Action.CONVERSATION_HANDED_BACK: _("Handed back to the bot"),
+    Action.CONVERSATION_CLOSED: _("Closed"),
+    Action.CONVERSATION_REOPENED: _("Reopened"),
+    Action.CONVERSATION_ASSIGNED: _("Assigned"),
+    Action.CONVERSATION_FLAGGED: _("Flagged for a rep"),
+    Action.CONVERSATION_UPDATED: _("Edited"),
+    Action.OPPORTUNITY_CREATED: _("Created"),
+    Action.OPPORTUNITY_UPDATED: _("Updated"),
+    Action.OPPORTUNITY_STATUS_CHANGED: _("Status changed"),
+    Action.OPPORTUNITY_ASSIGNED: _("Assigned"),
+    Action.RECOMMENDATION_CREATED: _("Product recommended"),
+    Action.RECOMMENDATION_UPDATED: _("Recommendation updated"),
+    Action.CONVERSATION_DELETED: _("Deleted"),
+    Action.CONVERSATION_RESTORED: _("Restored"),
+    Action.OPPORTUNITY_DELETED: _("Deleted"),
+    Action.OPPORTUNITY_RESTORED: _("Restored"),
 }
 
 
 def action_label(action: str) -> str:
-    return LABELS.get(action, action)
+    return str(LABELS.get(action, action))
 
 
 def _text(value: Any) -> str:

@@ -15,11 +15,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Contact, Conversation, Message
 
 SHOWN_LIMIT = 500  # the latest messages of a (very) long conversation
-HEADER = ("when", "who", "channel", "delivery", "message")
+HEADER = (_("when"), _("who"), _("channel"), _("delivery"), _("message"))
 
 
 class MessageRow(TypedDict):
@@ -37,9 +39,10 @@ class MessageRow(TypedDict):
 def speaker(message: Message, customer: Contact) -> str:
     if message.role == Message.Role.USER:
         name = customer.full_name
-        return f"Customer ({name})" if name else "Customer"
+        return gettext("Customer (%(name)s)") % {"name": name} if name else gettext("Customer")
     if message.role == Message.Role.AGENT:
-        return f"Sales rep ({message.author_name or 'unknown'})"
+        author = message.author_name or gettext("unknown")
+        return gettext("Sales rep (%(name)s)") % {"name": author}
     return str(message.get_role_display())
 
 

@@ -15,7 +15,10 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.models import LeadOpportunity, Platform
 from desk.charts import Bar, Series, column_chart, hbar_chart
@@ -106,13 +109,20 @@ def channel_chart(dashboard: Dashboard) -> SafeString:
     breakdown = ", ".join(f"{s.label} {s.total}" for s in series)
     return column_chart(
         chart_id="desk-channels",
-        title="Conversations by channel per day",
-        desc=f"Conversations started per day, {_span(dashboard)}, stacked by channel. "
-        f"Totals: {breakdown}; {dashboard.conversations.total} in all.",
+        title=_("Conversations by channel per day"),
+        desc=_(
+            "Conversations started per day, %(span)s, stacked by channel. "
+            "Totals: %(breakdown)s; %(total)s in all."
+        )
+        % {
+            "span": _span(dashboard),
+            "breakdown": breakdown,
+            "total": dashboard.conversations.total,
+        },
         categories=[_day_label(day) for day in dates],
         series=series,
-        y_label="Conversations",
-        x_label="Day started",
+        y_label=_("Conversations"),
+        x_label=_("Day started"),
         width=760,
         height=420,
     )
@@ -122,24 +132,30 @@ def attention_chart(dashboard: Dashboard) -> SafeString:
     dates = dashboard.period.dates
     handoffs = dashboard.conversations.handoffs_by_day
     series = [
-        Series("handoffs", "Handoffs", HANDOFF_COLOR, [handoffs.get(d, 0) for d in dates]),
+        Series("handoffs", _("Handoffs"), HANDOFF_COLOR, [handoffs.get(d, 0) for d in dates]),
         Series(
             "fallbacks",
-            "Fallback answers",
+            _("Fallback answers"),
             FALLBACK_COLOR,
             [dashboard.fallbacks_by_day.get(d, 0) for d in dates],
         ),
     ]
     return column_chart(
         chart_id="desk-attention",
-        title="Handoffs and fallback answers per day",
-        desc=f"Per day, {_span(dashboard)}: conversations handed off to a rep "
-        f"({dashboard.conversations.handoffs}) and bot replies written by the catalog "
-        f"fallback without the LLM ({dashboard.fallbacks}).",
+        title=_("Handoffs and fallback answers per day"),
+        desc=_(
+            "Per day, %(span)s: conversations handed off to a rep (%(handoffs)s) and bot "
+            "replies written by the catalog fallback without the LLM (%(fallbacks)s)."
+        )
+        % {
+            "span": _span(dashboard),
+            "handoffs": dashboard.conversations.handoffs,
+            "fallbacks": dashboard.fallbacks,
+        },
         categories=[_day_label(day) for day in dates],
         series=series,
-        y_label="Count",
-        x_label="Day",
+        y_label=_("Count"),
+        x_label=_("Day"),
         width=560,
         height=410,
         max_labels=8,
@@ -164,10 +180,11 @@ def channel_mix_chart(dashboard: Dashboard) -> SafeString:
     )
     return hbar_chart(
         chart_id="desk-mix",
-        title="Conversations per channel",
-        desc=f"Conversations started {_span(dashboard)}, per channel: {shares}.",
+        title=_("Conversations per channel"),
+        desc=_("Conversations started %(span)s, per channel: %(shares)s.")
+        % {"span": _span(dashboard), "shares": shares},
         bars=bars,
-        x_label="Conversations",
+        x_label=_("Conversations"),
         row_height=34,
     )
 
@@ -187,10 +204,11 @@ def status_chart(dashboard: Dashboard) -> SafeString:
     breakdown = ", ".join(f"{bar.label} {bar.value}" for bar in bars)
     return hbar_chart(
         chart_id="desk-status",
-        title="Opportunities by status",
-        desc=f"Opportunities created {_span(dashboard)}, by current status: {breakdown}.",
+        title=_("Opportunities by status"),
+        desc=_("Opportunities created %(span)s, by current status: %(breakdown)s.")
+        % {"span": _span(dashboard), "breakdown": breakdown},
         bars=bars,
-        x_label="Opportunities",
+        x_label=_("Opportunities"),
         row_height=34,
     )
 
@@ -200,25 +218,42 @@ def _cards(dashboard: Dashboard) -> list[Card]:
     per_day = conversations / dashboard.period.days
     qualified = dashboard.opportunities_by_status.get(LeadOpportunity.Status.QUALIFIED, 0)
     handoffs = dashboard.conversations.handoffs
-    share = f"{round(100 * handoffs / conversations)}% of conversations" if conversations else ""
+    share = (
+        _("%(percent)s%% of conversations") % {"percent": round(100 * handoffs / conversations)}
+        if conversations
+        else ""
+    )
     answered = len(dashboard.first_responses)
     return [
-        Card("conversations", "Conversations", str(conversations), f"{per_day:.1f} a day"),
         Card(
-            "opportunities", "Opportunities", str(dashboard.opportunities), f"{qualified} qualified"
+            "conversations",
+            _("Conversations"),
+            str(conversations),
+            _("%(rate)s a day") % {"rate": number_format(per_day, 1)},
         ),
-        Card("handoffs", "Handoffs to a rep", str(handoffs), share or "none in this period"),
+        Card(
+            "opportunities",
+            _("Opportunities"),
+            str(dashboard.opportunities),
+            _("%(count)s qualified") % {"count": qualified},
+        ),
+        Card("handoffs", _("Handoffs to a rep"), str(handoffs), share or _("none in this period")),
         Card(
             "fallbacks",
-            "Fallback answers",
+            _("Fallback answers"),
             str(dashboard.fallbacks),
-            "catalog replies without the LLM",
+            _("catalog replies without the LLM"),
         ),
         Card(
             "first-response",
-            "Median first response",
+            _("Median first response"),
             humanize_duration(dashboard.median_first_response),
-            f"over {answered} answered conversation{'s' if answered != 1 else ''}",
+            ngettext(
+                "over %(count)s answered conversation",
+                "over %(count)s answered conversations",
+                answered,
+            )
+            % {"count": answered},
         ),
     ]
 

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tenants.admin_base import NotFoundMixin, TenantOwnedAdmin
 from tenants.branding import LOGO_ACCEPT
@@ -53,14 +55,14 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
             kwargs["widget"] = forms.ClearableFileInput(attrs={"accept": LOGO_ACCEPT})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
-    @admin.display(description="current logo")
+    @admin.display(description=_("current logo"))
     def logo_preview(self, obj: Tenant) -> str:
         if not obj.logo:
-            return "No logo: the header shows the name only."
+            return gettext("No logo: the header shows the name only.")
         return format_html(
-            '<img src="{}" alt="{} logo" style="max-height:64px;max-width:240px">',
+            '<img src="{}" alt="{}" style="max-height:64px;max-width:240px">',
             obj.logo_url,
-            obj.name,
+            gettext("%(name)s logo") % {"name": obj.name},
         )
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
@@ -82,8 +84,10 @@ class MemberAddForm(forms.ModelForm):
     gets a one-time set-password link (shown once and e-mailed), and an existing user
     keeps theirs."""
 
-    email = forms.EmailField()
-    full_name = forms.CharField(required=False, help_text="For a new user.")
+    email = forms.EmailField(label=_("Email"))
+    full_name = forms.CharField(
+        label=_("Full name"), required=False, help_text=_("For a new user.")
+    )
     scope_tenant = None
 
     class Meta:
@@ -109,11 +113,11 @@ class MembershipAdmin(TenantOwnedAdmin):
     list_select_related = ["user"]
     actions = [*TenantOwnedAdmin.actions, "send_password_link"]
 
-    @admin.display(description="email", ordering="user__email")
+    @admin.display(description=_("email"), ordering="user__email")
     def user_email(self, obj: Membership) -> str:
         return obj.user.email
 
-    @admin.display(description="name")
+    @admin.display(description=_("name"))
     def user_name(self, obj: Membership) -> str:
         return obj.user.get_full_name()
 
@@ -144,7 +148,7 @@ class MembershipAdmin(TenantOwnedAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         if any(obj.user_id == request.user.pk for obj in objs):
             # The bulk action too: one's own membership is never deleted by oneself.
-            perms_needed.add("your own membership")
+            perms_needed.add(gettext("your own membership"))
         return deleted, counts, perms_needed, protected
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -202,20 +206,30 @@ class MembershipAdmin(TenantOwnedAdmin):
         if link and show_link:
             messages.warning(
                 request,
-                f"{email} was e-mailed a link to choose their password. If it does not "
-                f"arrive, pass this one on (it works once): {link}",
+                gettext(
+                    "%(email)s was e-mailed a link to choose their password. If it does not "
+                    "arrive, pass this one on (it works once): %(link)s"
+                )
+                % {"email": email, "link": link},
             )
         elif link:
-            messages.info(request, f"{email} was e-mailed a link to choose their password.")
+            messages.info(
+                request,
+                gettext("%(email)s was e-mailed a link to choose their password.")
+                % {"email": email},
+            )
         else:
             messages.info(
                 request,
-                f"{email} already had an account: it keeps its password, and was told by "
-                f"e-mail that it now belongs to this tenant.",
+                gettext(
+                    "%(email)s already had an account: it keeps its password, and was told by "
+                    "e-mail that it now belongs to this tenant."
+                )
+                % {"email": email},
             )
 
     @admin.action(
-        description="E-mail a new set-password link (members without a password)",
+        description=_("E-mail a new set-password link (members without a password)"),
         permissions=["change"],
     )
     def send_password_link(self, request: HttpRequest, queryset: Any) -> None:
@@ -224,8 +238,11 @@ class MembershipAdmin(TenantOwnedAdmin):
             if membership.user.has_usable_password():
                 messages.error(
                     request,
-                    f"{membership.user.email} has a password already: they can sign in "
-                    f"(nobody but them changes it).",
+                    gettext(
+                        "%(email)s has a password already: they can sign in "
+                        "(nobody but them changes it)."
+                    )
+                    % {"email": membership.user.email},
                 )
                 continue
             self._invite(request, membership, show_link=True)

@@ -16,6 +16,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import TenantOwnedModel
 from tenants.scoping import SoftDeleteQuerySet
@@ -47,16 +49,16 @@ def _with_tenant(form_class: type[forms.ModelForm], tenant: Any) -> type[forms.M
 class DeletedListFilter(admin.SimpleListFilter):
     """Lists live rows by default; the trash and everything on request."""
 
-    title = "deleted"
+    title = _("deleted")
     parameter_name = "trash"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("only", "Deleted only"), ("all", "Live and deleted")]
+        return [("only", _("Deleted only")), ("all", _("Live and deleted"))]
 
     def choices(self, changelist: Any) -> Any:
         for choice in super().choices(changelist):
-            if choice["display"] == "All":
-                choice["display"] = "Live only"
+            if choice["display"] == gettext("All"):
+                choice["display"] = _("Live only")
             yield choice
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -74,7 +76,10 @@ class NotFoundMixin:
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
         if obj is None:
-            raise Http404(f"No {self.model._meta.verbose_name} matches the given query.")  # type: ignore[attr-defined]
+            raise Http404(
+                gettext("No %(name)s matches the given query.")
+                % {"name": self.model._meta.verbose_name}  # type: ignore[attr-defined]
+            )
         return obj
 
 
@@ -195,17 +200,21 @@ class TenantOwnedAdmin(NotFoundMixin, TenantFieldsMixin, admin.ModelAdmin):
             [],
         )
 
-    @admin.action(description="Restore selected deleted rows", permissions=["change"])
+    @admin.action(description=_("Restore selected deleted rows"), permissions=["change"])
     def restore_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = self.rows_restore(
             request, cast(SoftDeleteQuerySet, queryset.filter(is_deleted=True))
         )
-        self.message_user(request, f"Restored {count} row(s).", messages.SUCCESS)
+        message = ngettext("Restored %(count)s row.", "Restored %(count)s rows.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description="Delete permanently (operators)", permissions=["hard_delete"])
+    @admin.action(description=_("Delete permanently (operators)"), permissions=["hard_delete"])
     def hard_delete_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = self.rows_hard_delete(request, cast(SoftDeleteQuerySet, queryset))
-        self.message_user(request, f"Permanently deleted {count} row(s).", messages.WARNING)
+        message = ngettext(
+            "Permanently deleted %(count)s row.", "Permanently deleted %(count)s rows.", count
+        )
+        self.message_user(request, message % {"count": count}, messages.WARNING)
 
     def has_hard_delete_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)

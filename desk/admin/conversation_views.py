@@ -26,6 +26,8 @@ from django.http import (
     JsonResponse,
 )
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm.admin_base import CrmRecordAdmin
 from crm.audit import Actor, user_display_name
@@ -41,12 +43,16 @@ from desk.transcript import transcript_rows
 
 Status = Conversation.Status
 ACTIONS = ("take_over", "reply", "hand_back", "close")
-CHANNEL_NOTES: dict[str, str] = {
-    Platform.TELEGRAM: "Sent on Telegram under the bot's name; the transcript shows it as yours.",
-    Platform.WHATSAPP: "Sent on WhatsApp (only within 24 hours of the customer's last message).",
-    Platform.WIDGET: "Shown in the chat widget at once if the visitor is on the page, "
-    "else in the chat's history when they come back.",
-    Platform.API: "Stored for the CRM to read: the CRM API has no push.",
+CHANNEL_NOTES: dict[str, Any] = {
+    Platform.TELEGRAM: _(
+        "Sent on Telegram under the bot's name; the transcript shows it as yours."
+    ),
+    Platform.WHATSAPP: _("Sent on WhatsApp (only within 24 hours of the customer's last message)."),
+    Platform.WIDGET: _(
+        "Shown in the chat widget at once if the visitor is on the page, "
+        "else in the chat's history when they come back."
+    ),
+    Platform.API: _("Stored for the CRM to read: the CRM API has no push."),
 }
 
 # An action: does its write (raising ValidationError when the rule refuses it) and
@@ -95,15 +101,20 @@ class ConversationViews:
         mine = obj.status == Status.HANDED_OFF and obj.assigned_rep_id == request.user.pk
         if obj.status == Status.HANDED_OFF:
             rep = obj.assigned_rep
-            who = "you" if mine else (user_display_name(rep) if rep else "no one yet")
-            state = f"With a rep ({who}): the bot does not answer."
+            who = (
+                gettext("you")
+                if mine
+                else (user_display_name(rep) if rep else gettext("no one yet"))
+            )
+            state = gettext("With a rep (%(who)s): the bot does not answer.") % {"who": who}
         elif obj.status == Status.CLOSED:
-            state = "Closed."
+            state = gettext("Closed.")
         else:
-            state = "The bot is answering."
-        note = CHANNEL_NOTES.get(obj.channel, "")
+            state = gettext("The bot is answering.")
+        note = str(CHANNEL_NOTES.get(obj.channel, ""))
         if may_act and (obj.status != Status.HANDED_OFF or obj.assigned_rep_id is None):
-            note = f"Sending takes the conversation over from the bot. {note}".strip()
+            takes = gettext("Sending takes the conversation over from the bot.")
+            note = f"{takes} {note}".strip()
         return {
             "state": state,
             "refusal": refusal,
@@ -124,7 +135,7 @@ class ConversationViews:
         def take(obj: Conversation) -> None:
             conversation_take_over(conversation=obj, actor=Actor.rep(request.user))
 
-        return self._act(request, object_id, take, "You took the conversation over.")
+        return self._act(request, object_id, take, _("You took the conversation over."))
 
     def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def reply(obj: Conversation) -> str:
@@ -132,21 +143,21 @@ class ConversationViews:
             conversation_reply(conversation=obj, author=_user(request), text=text)
             return "#desk-reply"
 
-        return self._act(request, object_id, reply, "Reply stored; it is being sent.")
+        return self._act(request, object_id, reply, _("Reply stored; it is being sent."))
 
     def hand_back_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def hand_back(obj: Conversation) -> None:
             conversation_hand_back(conversation=obj, actor=Actor.rep(request.user))
 
         return self._act(
-            request, object_id, hand_back, "Handed back: the bot answers the next message."
+            request, object_id, hand_back, _("Handed back: the bot answers the next message.")
         )
 
     def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def close(obj: Conversation) -> None:
             conversation_close(conversation=obj, actor=Actor.rep(request.user))
 
-        return self._act(request, object_id, close, "Conversation closed.")
+        return self._act(request, object_id, close, _("Conversation closed."))
 
     def messages_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The transcript's rows as JSON: what the page's script refreshes itself from."""
@@ -166,7 +177,7 @@ class ConversationViews:
             raise PermissionDenied
         return obj
 
-    def _act(self, request: HttpRequest, object_id: str, action: Action, done: str) -> HttpResponse:
+    def _act(self, request: HttpRequest, object_id: str, action: Action, done: Any) -> HttpResponse:
         obj = self._conversation(request, object_id)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
