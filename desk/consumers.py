@@ -1,4 +1,5 @@
-"""The conversation page's live socket: ``/ws/desk/conversations/<id>/``.
+"""The desk's live sockets: the conversation page's, ``/ws/desk/conversations/<id>/``, and
+the conversations inbox's, ``/ws/desk/inbox/``.
 
 Authenticated by the admin's session (``AuthMiddlewareStack`` on this route only,
 behind an ``Origin`` check against ``ALLOWED_HOSTS``). The user must be able to view
@@ -9,7 +10,18 @@ The socket joins the conversation's group (``channels_app.live.conversation_grou
 namespaced by tenant and conversation). A notice names a message; the consumer
 reloads it in the conversation's tenant scope and sends it as
 ``{"type": "message", "message": {...}}`` (the transcript's row, see
-``desk/transcript.py``). The socket only listens: frames from the browser are ignored.
+``desk/transcript.py``). A customer message shown this way counts as read by the member
+(``desk.services.conversation_mark_read``). The socket only listens: frames from the
+browser are ignored.
+
+The inbox's socket is a member's (their role must view conversations; operators, who
+belong to no tenant, are refused and the page refreshes itself over HTTP). It joins its
+tenant's inbox group (``desk.inbox.inbox_group``) and, for each notice, reloads the
+conversation in the tenant's scope and sends ``{"type": "conversation", "event": …,
+"notify": bool, "conversation": {...}}`` (``desk.selectors.inbox_item``: the
+contact, the reason or the last message, the member's unread count). ``notify`` is true for
+a new conversation and a flag or handoff request that the member did not cause themself:
+what the page shows as a browser notification. A read-mark notice reaches only its member.
 """
 
 from __future__ import annotations
@@ -18,12 +30,38 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
 
 from channels_app.live import conversation_group
-from desk.selectors import conversation_for_watcher, conversation_message_row
+from crm.models import Message
+from desk.inbox import inbox_group
+from desk.selectors import (
+    conversation_for_watcher,
+    conversation_message_row,
+    inbox_item,
+    inbox_tenant_for_watcher,
+)
+from desk.services import conversation_mark_read
 from tenants.models import Tenant
+from tenants.scoping import tenant_scope
+from tenants.selectors import membership_for_user
 
 CLOSE_REFUSED = 4403
+# Inbox events a member is notified of (unless they caused it): a new conversation, one
+# flagged for a rep (a fallback answer, a failed delivery), a handoff request.
+NOTIFY_EVENTS = frozenset({"created", "flagged", "handed_off"})
+
+
+def _member_language(user: Any) -> str:
+    """The language of the member's desk (theirs, else their tenant's), else the default."""
+    membership = membership_for_user(user=user)
+    offered = {code for code, _name in settings.LANGUAGES}
+    if membership is not None:
+        for code in (membership.language, membership.tenant.default_language):
+            if code in offered:
+                return str(code)
+    return str(settings.LANGUAGE_CODE)
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
@@ -64,3 +102,59 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         )
         if row is not None:
             await self.send_json({"type": "message", "message": row})
+            if row["role"] == Message.Role.USER:
+                await database_sync_to_async(self._mark_read)()
+
+    def _mark_read(self) -> None:
+        user = self.scope.get("user")
+        conversation = conversation_for_watcher(user=user, conversation_id=self.conversation_id)
+        if conversation is not None:
+            with tenant_scope(conversation.tenant):
+                conversation_mark_read(conversation=conversation, user=user)
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    tenant: Tenant | None = None
+    group: str = ""
+    language: str = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        tenant = await database_sync_to_async(inbox_tenant_for_watcher)(user=user)
+        if tenant is None:
+            await self.close(code=CLOSE_REFUSED)
+            return
+        self.tenant = tenant
+        self.language = await database_sync_to_async(_member_language)(user)
+        self.group = inbox_group(tenant_id=tenant.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        return None  # a listening socket
+
+    async def inbox_changed(self, event: dict[str, Any]) -> None:
+        if self.tenant is None:
+            return
+        user = self.scope["user"]
+        name = str(event.get("event", ""))
+        if event.get("user_id") is not None and event["user_id"] != user.pk:
+            return  # another member's read mark
+        item = await database_sync_to_async(self._item)(int(event["conversation_id"]))
+        if item is None:
+            return
+        notify = name in NOTIFY_EVENTS and event.get("actor_user_id") != user.pk
+        await self.send_json(
+            {"type": "conversation", "event": name, "notify": notify, "conversation": item}
+        )
+
+    def _item(self, conversation_id: int) -> Any:
+        assert self.tenant is not None
+        with translation.override(self.language):
+            return inbox_item(
+                tenant=self.tenant, conversation_id=conversation_id, user=self.scope["user"]
+            )

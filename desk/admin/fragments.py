@@ -14,8 +14,11 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.models import (
     Contact,
@@ -45,6 +48,73 @@ def status_flag(conversation: Conversation) -> str:
         return label
     reason = conversation.attention_reason or NO_REASON
     return render("flag", {"label": label, "reason": reason, "brief": True})
+
+
+# ---- the inbox: one line per conversation ----------------------------------------------
+
+
+def inbox_contact(
+    *, label: str, anonymous: bool, company: str, channel: str, speaker: str, excerpt: str
+) -> SafeString:
+    return render(
+        "conversation_inbox_contact",
+        {
+            "label": label,
+            "anonymous": anonymous,
+            "company": company,
+            "channel": channel,
+            "speaker": speaker,
+            "excerpt": excerpt,
+        },
+    )
+
+
+def inbox_status(conversation: Conversation) -> SafeString:
+    """A short badge: "Needs a rep" when flagged (the reason on hover), else who has it."""
+    short = {
+        Conversation.Status.ACTIVE: pgettext("conversation status", "Bot"),
+        Conversation.Status.HANDED_OFF: pgettext("conversation status", "With a rep"),
+        Conversation.Status.CLOSED: pgettext("conversation status", "Closed"),
+    }
+    flagged = conversation.needs_attention
+    label = _("Needs a rep") if flagged else short.get(conversation.status, conversation.status)
+    reason = (conversation.attention_reason or _("needs a rep")) if flagged else ""
+    return render(
+        "conversation_inbox_status",
+        {"status": conversation.status, "flagged": flagged, "label": label, "reason": reason},
+    )
+
+
+def inbox_unread(count: int) -> SafeString:
+    return render("conversation_inbox_unread", {"count": count})
+
+
+def ago_short(when: datetime, now: datetime | None = None) -> str:
+    """ "just now", "3 min ago", "2 h ago", "4 d ago", then the date ("5 Dec")."""
+    seconds = int(((now or timezone.now()) - when).total_seconds())
+    if seconds < 60:
+        return _("just now")
+    if seconds < 3600:
+        return _("%(count)s min ago") % {"count": seconds // 60}
+    if seconds < 86400:
+        return _("%(count)s h ago") % {"count": seconds // 3600}
+    if seconds < 7 * 86400:
+        return _("%(count)s d ago") % {"count": seconds // 86400}
+    return date_format(timezone.localtime(when), "j M")
+
+
+def inbox_when(when: datetime | None) -> str:
+    if when is None:
+        return EMPTY
+    local = timezone.localtime(when)
+    return render(
+        "conversation_inbox_when",
+        {
+            "iso": local.isoformat(),
+            "exact": local.strftime("%Y-%m-%d %H:%M"),
+            "ago": ago_short(when),
+        },
+    )
 
 
 def attention(conversation: Conversation) -> str:

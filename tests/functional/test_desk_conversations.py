@@ -235,16 +235,36 @@ def test_list_puts_flagged_first_then_open_then_closed_by_last_activity(
     html = client.get(CHANGELIST).content.decode()
     assert "fallback answer: the LLM was down" in html
     assert "Aguas del Valle S.A." in html
-    assert "Customer: ¿Tienen el TU-5200 en stock?" in html  # the last message
+    assert "¿Tienen el TU-5200 en stock?" in html  # the last message
     assert inbox["other_tenant"].pk not in listed(client, "?trash=all")
 
 
-def test_list_counts_unanswered_customer_messages(client, inbox, teammate):
+def test_list_counts_each_members_unread_customer_messages(client, inbox, teammate, owner):
     login(client, teammate)
     response = client.get(CHANGELIST)
-    counts = {c.pk: c.unanswered_total for c in response.context["cl"].result_list}
-    assert counts[inbox["flagged"].pk] == 2  # the two after the bot's last answer
+    counts = {c.pk: c.unread_total for c in response.context["cl"].result_list}
+    assert counts[inbox["flagged"].pk] == 3  # never opened: every customer message
     assert counts[inbox["active"].pk] == 0
+
+    assert client.get(url(inbox["flagged"])).status_code == 200  # the teammate reads it
+    response = client.get(CHANGELIST)
+    counts = {c.pk: c.unread_total for c in response.context["cl"].result_list}
+    assert counts[inbox["flagged"].pk] == 0
+    with tenant_scope(inbox["flagged"].tenant):
+        MessageFactory(
+            tenant=inbox["flagged"].tenant,
+            conversation=inbox["flagged"],
+            role=Message.Role.USER,
+            content="¿Hola?",
+        )
+    response = client.get(CHANGELIST)
+    counts = {c.pk: c.unread_total for c in response.context["cl"].result_list}
+    assert counts[inbox["flagged"].pk] == 1  # only the one after their visit
+
+    login(client, owner)  # the owner's marks are their own
+    response = client.get(CHANGELIST)
+    counts = {c.pk: c.unread_total for c in response.context["cl"].result_list}
+    assert counts[inbox["flagged"].pk] == 4
 
 
 @pytest.mark.parametrize(
