@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
@@ -58,7 +59,7 @@ def lockout_response(
     minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
     context = {
         **admin.site.each_context(request),
-        "title": "Sign-in paused",
+        "title": gettext("Sign-in paused"),
         "failure_limit": settings.AXES_FAILURE_LIMIT,
         "minutes": minutes,
     }
@@ -127,7 +128,9 @@ def _page(request: HttpRequest, site: Any, template: str, context: dict[str, Any
 
 
 def _restart(request: HttpRequest) -> HttpResponse:
-    messages.error(request, "Your sign-in took too long or was interrupted: please sign in again.")
+    messages.error(
+        request, gettext("Your sign-in took too long or was interrupted: please sign in again.")
+    )
     return redirect("admin:login")
 
 
@@ -145,16 +148,16 @@ def two_factor_verify_view(request: HttpRequest, site: Any) -> HttpResponse:
         try:
             device = two_factor_verify(user=user, code=request.POST.get("code", ""))
         except CodeThrottled:
-            error = "Too many wrong codes in a row: wait a few seconds, then try again."
+            error = gettext("Too many wrong codes in a row: wait a few seconds, then try again.")
         else:
             if device is not None:
                 return HttpResponseRedirect(_signin_complete(request, user, device))
-            error = "That code is not right, or it was used already."
+            error = gettext("That code is not right, or it was used already.")
     return _page(
         request,
         site,
         "admin/signin/two_factor_verify.html",
-        {"title": "Two-factor sign-in", "error": error, "pending_email": user.email},
+        {"title": gettext("Two-factor sign-in"), "error": error, "pending_email": user.email},
     )
 
 
@@ -194,15 +197,15 @@ def two_factor_setup_view(request: HttpRequest, site: Any) -> HttpResponse:
                 request,
                 site,
                 "admin/signin/recovery_codes.html",
-                {"title": "Your recovery codes", "codes": codes, "next_url": next_url},
+                {"title": gettext("Your recovery codes"), "codes": codes, "next_url": next_url},
             )
-        error = "That code is not right: check the app's clock and the newest code."
+        error = gettext("That code is not right: check the app's clock and the newest code.")
     return _page(
         request,
         site,
         "admin/signin/two_factor_setup.html",
         {
-            "title": "Set up two-factor sign-in",
+            "title": gettext("Set up two-factor sign-in"),
             "error": error,
             "qr_svg": totp_qr_svg(device),
             "secret": totp_secret(device),
@@ -225,7 +228,7 @@ def two_factor_view(request: HttpRequest, site: Any) -> HttpResponse:
             site,
             "admin/signin/recovery_codes.html",
             {
-                "title": "Your new recovery codes",
+                "title": gettext("Your new recovery codes"),
                 "codes": recovery_codes_generate(user=user),
                 "next_url": reverse("admin:two_factor"),
             },
@@ -235,7 +238,7 @@ def two_factor_view(request: HttpRequest, site: Any) -> HttpResponse:
         site,
         "admin/signin/two_factor.html",
         {
-            "title": "Two-factor sign-in",
+            "title": gettext("Two-factor sign-in"),
             "enabled": enabled,
             "required": two_factor_required(user=user),
             "codes_left": recovery_codes_left(user=user),
