@@ -21,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crm.audit import Actor
 from crm.models import Conversation, Message
@@ -42,9 +43,14 @@ def conversation_reply(
     after the commit. A conversation that is not yet the rep's is taken over first."""
     text = text.strip()
     if not text:
-        raise ValidationError({"text": "Write a reply first."})
+        raise ValidationError({"text": gettext("Write a reply first.")})
     if len(text) > REPLY_MAX_CHARS:
-        raise ValidationError({"text": f"A reply can be up to {REPLY_MAX_CHARS} characters."})
+        raise ValidationError(
+            {
+                "text": gettext("A reply can be up to %(count)s characters.")
+                % {"count": REPLY_MAX_CHARS}
+            }
+        )
     actor = Actor.rep(author)
     locked = conversation_lock_for(conversation=conversation, actor=actor)
     if locked.status != Status.HANDED_OFF or locked.assigned_rep_id is None:

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crm.audit import SYSTEM, Action, Actor, audit_record, user_display_name
 from crm.events import EventType, event_publish
@@ -40,14 +41,16 @@ def conversation_refusal(*, conversation: Conversation, user: Any) -> str | None
     """
     membership = membership_for_user(user=user)
     if membership is None or membership.tenant_id != conversation.tenant_id:
-        return "Only members of the conversation's tenant can work on it."
+        return gettext("Only members of the conversation's tenant can work on it.")
     taken_by_other = (
         conversation.status == Status.HANDED_OFF
         and conversation.assigned_rep_id is not None
         and conversation.assigned_rep_id != user.pk
     )
     if taken_by_other and not membership.is_tenant_admin:
-        return "Another rep took this conversation over: only they or a tenant admin can act on it."
+        return gettext(
+            "Another rep took this conversation over: only they or a tenant admin can act on it."
+        )
     return None
 
 
@@ -322,7 +325,9 @@ def conversation_assign(*, conversation: Conversation, rep: Any, actor: Actor) -
                 "Only a tenant admin assigns conversations; a rep takes one over."
             )
     if rep is not None and not tenant_members(tenant=locked.tenant).filter(pk=rep.pk).exists():
-        raise ValidationError({"assigned_rep": "The assigned rep must be a member of this tenant."})
+        raise ValidationError(
+            {"assigned_rep": gettext("The assigned rep must be a member of this tenant.")}
+        )
     rep_id = rep.pk if rep is not None else None
     if locked.assigned_rep_id != rep_id:
         before = user_display_name(locked.assigned_rep) if locked.assigned_rep_id else ""

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crm.audit import SYSTEM, Action, Actor, as_actor, audit_record
 from crm.events import EventType, event_publish
@@ -145,7 +146,7 @@ def opportunity_create(
     the desk), with its deal fields; a rep who creates it is its assigned rep. The
     contact's problem statement follows it."""
     if conversation is not None and conversation.contact_id != contact.pk:
-        raise ValidationError({"contact": "The contact must be the conversation's."})
+        raise ValidationError({"contact": gettext("The contact must be the conversation's.")})
     rep = None
     if actor.kind == AuditEntry.ActorKind.REP:  # an operator is no member: left unassigned
         rep = tenant_members(tenant=contact.tenant).filter(pk=actor.user_id).first()
@@ -219,7 +220,9 @@ def opportunity_assign(
     actor = as_actor(actor)
     current = _lock(opportunity)
     if rep is not None and not tenant_members(tenant=current.tenant).filter(pk=rep.pk).exists():
-        raise ValidationError({"assigned_rep": "The assigned rep must be a member of this tenant."})
+        raise ValidationError(
+            {"assigned_rep": gettext("The assigned rep must be a member of this tenant.")}
+        )
     opportunity.assigned_rep = rep
     if current.assigned_rep_id == (rep.pk if rep is not None else None):
         return None
