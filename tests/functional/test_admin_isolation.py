@@ -14,6 +14,7 @@ from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product, SynonymGroup
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import AuditEntry, CompanyDivision, Contact, Conversation, LeadOpportunity
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.helpers import tenant_owned_models
@@ -33,7 +34,15 @@ def _url(model, view, *args):
 
 
 # Sales reps do not manage members and do not see catalog uploads (they read products).
-REP_HIDDEN = {Membership, CatalogUpload, ChannelAccount}
+# Nor outbound webhooks (endpoints, their delivery log).
+REP_HIDDEN = {
+    Membership,
+    CatalogUpload,
+    ChannelAccount,
+    WebhookEndpoint,
+    WebhookDelivery,
+    WebhookAttempt,
+}
 
 
 # ...and read the catalog without changing it; LLM call records are read-only for all.
@@ -44,6 +53,8 @@ READ_ONLY_FOR = {
     ConversationRoute: {"owner", "teammate"},
     InboundEvent: {"owner", "teammate"},
     AuditEntry: {"owner", "teammate"},
+    WebhookDelivery: {"owner", "teammate"},
+    WebhookAttempt: {"owner", "teammate"},
 }
 
 

@@ -13,17 +13,19 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.index import get_collection
 from catalog.models import CatalogUpload, Product, SynonymGroup
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent, hash_api_key
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.factories import ChannelAccountFactory
 
 pytestmark = pytest.mark.django_db
 
-DESK_APPS = ("catalog", "channels_app", "tenants")
+DESK_APPS = ("catalog", "channels_app", "integrations", "tenants")
 DESK_MODELS = sorted(
     (m for m in admin.site._registry if m._meta.app_label in DESK_APPS),
     key=lambda m: m._meta.label,
@@ -71,6 +73,22 @@ ROLE_MATRIX: dict[tuple[type, str], dict[str, tuple[int, int | None]]] = {
     (InboundEvent, "change"): {"teammate": (OK, DENIED), "owner": (OK, DENIED)},
     (InboundEvent, "delete"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
     (InboundEvent, "history"): {"teammate": (OK, GET_ONLY), "owner": (OK, GET_ONLY)},
+    # Outbound webhooks: tenant admins only; the delivery log is written by the worker.
+    (WebhookEndpoint, "changelist"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (WebhookEndpoint, "add"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
+    (WebhookEndpoint, "change"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
+    (WebhookEndpoint, "delete"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
+    (WebhookEndpoint, "history"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (WebhookDelivery, "changelist"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (WebhookDelivery, "add"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
+    (WebhookDelivery, "change"): {"teammate": (DENIED, DENIED), "owner": (OK, DENIED)},
+    (WebhookDelivery, "delete"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
+    (WebhookDelivery, "history"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (WebhookAttempt, "changelist"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
+    (WebhookAttempt, "add"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
+    (WebhookAttempt, "change"): {"teammate": (DENIED, DENIED), "owner": (OK, DENIED)},
+    (WebhookAttempt, "delete"): {"teammate": (DENIED, DENIED), "owner": (DENIED, DENIED)},
+    (WebhookAttempt, "history"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
     # Members: tenant admins only.
     (Membership, "changelist"): {"teammate": (DENIED, GET_ONLY), "owner": (OK, GET_ONLY)},
     (Membership, "add"): {"teammate": (DENIED, DENIED), "owner": (OK, FOUND)},
@@ -107,6 +125,14 @@ PAYLOADS: dict[type, Callable[[], dict[str, Any]]] = {
         "color": "#0b6e4f",
     },
     ConversationRoute: lambda: {"address": "hijacked"},
+    WebhookEndpoint: lambda: {
+        "url": "https://crm.intruder.example/hooks",
+        "description": "Intruder",
+        "events": ["contact.created", "opportunity.updated"],
+        "is_active": "on",
+    },
+    WebhookDelivery: lambda: {"status": "succeeded"},
+    WebhookAttempt: lambda: {"status_code": "200"},
     InboundEvent: lambda: {"text": "hijacked"},
     Membership: lambda: {
         "email": "mole@alpha.example",
@@ -223,6 +249,16 @@ OWNER_ACTION_EFFECT = {
     (InboundEvent, "delete_selected"): "refused",
     (InboundEvent, "restore_selected"): "refused",
     (InboundEvent, "hard_delete_selected"): "refused",
+    (WebhookEndpoint, "delete_selected"): "deleted",
+    (WebhookEndpoint, "restore_selected"): "restored",
+    (WebhookEndpoint, "hard_delete_selected"): "refused",
+    (WebhookEndpoint, "enable_selected"): "enabled",
+    (WebhookEndpoint, "rotate_secret"): "secret rotated",
+    (WebhookDelivery, "delete_selected"): "refused",
+    (WebhookDelivery, "redeliver"): "redelivered",
+    (WebhookAttempt, "delete_selected"): "refused",
+    (WebhookAttempt, "restore_selected"): "refused",
+    (WebhookAttempt, "hard_delete_selected"): "refused",
     (Membership, "delete_selected"): "deleted",
     (Membership, "restore_selected"): "restored",
     (Membership, "hard_delete_selected"): "refused",
@@ -245,6 +281,14 @@ def _action_target(model: type, rows: Any, action: str) -> Any:
             target = ChannelAccountFactory(tenant=tenant, kind="api", name="CRM")
             target.set_api_key()
             target.save()
+    if model is WebhookEndpoint and action == "enable_selected":
+        with tenant_scope(tenant):
+            model.objects.filter(pk=target.pk).update(
+                disabled_at=timezone.now(), disabled_reason="5 deliveries in a row failed"
+            )
+    if model is WebhookDelivery:  # a redelivery goes to a sending endpoint only
+        with tenant_scope(tenant):
+            WebhookEndpoint.objects.filter(pk=target.endpoint_id).update(is_active=True)
     if action == "restore_selected":
         with tenant_scope(tenant):
             model.all_objects.filter(pk=target.pk).delete()
@@ -278,6 +322,7 @@ def test_a_tenant_admin_runs_the_actions_on_their_tenant_only(
     other = _action_target(model, rows_b, action)
     before, before_b = snapshot(rows_a.tenant), snapshot(rows_b.tenant)
     old_hash = getattr(target, "api_key_hash", "")
+    old_secret = getattr(target, "secret", "")
 
     response = _run_action(client, model, action, target, other)
 
@@ -300,6 +345,13 @@ def test_a_tenant_admin_runs_the_actions_on_their_tenant_only(
         assert target.api_key_hash not in (old_hash, "")
         assert target.api_key_hash == hash_api_key(key)
         assert key not in str(snapshot(rows_a.tenant))  # only the hash is stored
+    elif effect == "enabled":
+        assert (target.disabled_at, target.disabled_reason) == (None, "")
+    elif effect == "secret rotated":
+        assert target.secret not in ("", old_secret)
+        assert target.secret in response.content.decode()  # shown once, in the message
+    elif effect == "redelivered":
+        assert (target.status, target.next_attempt_at is not None) == ("pending", True)
 
 
 def test_a_tenant_admin_cannot_delete_or_demote_themselves(login, owner, rows_a):
