@@ -30,6 +30,7 @@ from django.utils import timezone
 from channels_app.models import ChannelAccount, ConversationRoute
 from channels_app.outbound import retry_delay
 from channels_app.transport import OUTBOUND_KINDS, SendResult, transport_for
+from crm.audit import user_first_name
 from crm.models import Conversation, Message
 from crm.services import (
     conversation_flag,
@@ -78,7 +79,7 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
     with transaction.atomic():
         if not message_sending_claim(message_id=message_id):
             return None
-        message = Message.objects.select_related("conversation").get(pk=message_id)
+        message = Message.objects.select_related("conversation", "author").get(pk=message_id)
         route = route_of(message.conversation_id)
         bot_reply = message.role == Message.Role.ASSISTANT
         if bot_reply and message.conversation.status != Conversation.Status.ACTIVE:
@@ -141,7 +142,11 @@ async def reply_deliver(*, message_id: int) -> Delivered:
     assert transport is not None
     try:
         result = await transport.send_text(
-            route, message.content, role=message.role, start=message.pieces_sent
+            route,
+            message.content,
+            role=message.role,
+            start=message.pieces_sent,
+            author=user_first_name(message.author) if message.author is not None else "",
         )
     except Exception as exc:  # a transport bug must not leave the message in "sending"
         logger.exception("transport %s crashed", route.account.kind)
