@@ -124,7 +124,8 @@ class WebhookEndpointAdmin(TenantOwnedAdmin):
             for endpoint in disabled:
                 self.message_user(
                     request,
-                    f"{endpoint.url} is disabled: {endpoint.disabled_reason} Re-enable it "
+                    f"The endpoint {endpoint.url} is disabled: {endpoint.disabled_reason} "
+                    "Re-enable it "
                     "once the receiver works, then redeliver from the delivery log.",
                     messages.ERROR,
                 )
