@@ -46,6 +46,7 @@ from crm.services.messages import (
 )
 from crm.services.opportunities import (
     opportunity_assign,
+    opportunity_create,
     opportunity_edit,
     opportunity_register,
     opportunity_status_set,
@@ -94,6 +95,7 @@ __all__ = [
     "message_status_from_platform",
     "messages_mark_handled",
     "opportunity_assign",
+    "opportunity_create",
     "opportunity_edit",
     "opportunity_register",
     "opportunity_status_set",
