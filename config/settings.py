@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "channels",
+    # django-ninja: its templates and static files serve the API's docs (Swagger UI).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "tenants",
@@ -191,6 +193,20 @@ INBOX_RECOVER_EVERY = env.int("INBOX_RECOVER_EVERY", default=30)
 WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)
 WIDGET_RATE_LIMIT = env.str("WIDGET_RATE_LIMIT", default="10/60")  # messages / seconds
 DEMO_TENANT_SLUG = env.str("DEMO_TENANT_SLUG", default="demo")  # whose widget /demo/ shows
+
+# REST API v1 (integrations/api): each API key may make API_RATE_LIMIT requests per
+# API_RATE_LIMIT_WINDOW seconds (0: no limit), counted in the default cache below.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+API_RATE_LIMIT_WINDOW = env.float("API_RATE_LIMIT_WINDOW", default=60.0)
+# Django's cache: Redis when REDIS_URL is set, so every process counts the API's rate
+# limits together; else this process's memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if (REDIS_URL := env.str("REDIS_URL", default=""))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # Outbound CRM webhooks (integrations/webhooks, README "Outbound webhooks"). A failed
 # attempt is retried after a random wait between 0 and the schedule's next value (full

@@ -1,14 +1,16 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, JsonResponse
-from django.urls import path, reverse_lazy
+from django.http import FileResponse, HttpRequest, JsonResponse
+from django.urls import include, path, reverse_lazy
+from django.utils.cache import patch_cache_control
 from django.views.generic import RedirectView
 
-from channels_app.api.views import api_messages
 from channels_app.telegram.webhook import telegram_webhook
 from channels_app.whatsapp.webhook import whatsapp_webhook
 from channels_app.widget.views import demo_page
 from config.view_on_site import view_on_site
+from integrations.api.app import api_urls
 from tenants.views import tenant_logo
 
 
@@ -16,9 +18,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+FAVICON = settings.BASE_DIR / "static" / "favicon.ico"
+
+
+def favicon(request: HttpRequest) -> FileResponse:
+    """Browsers ask every page for /favicon.ico: answer it (cached a day), never a 404."""
+    response = FileResponse(open(FAVICON, "rb"), content_type="image/x-icon")  # noqa: SIM115
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz/", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     # A new member's one-time set-password link (tenants.services.member_set_password_link):
     # Django's password-reset confirmation, before the admin's catch-all.
     path(
@@ -42,7 +55,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/telegram/<str:key>/", telegram_webhook, name="telegram-webhook"),
     path("webhooks/whatsapp/<str:key>/", whatsapp_webhook, name="whatsapp-webhook"),
-    path("api/v1/messages", api_messages, name="api-messages"),
+    # The REST API v1 (integrations.api): its operations, /api/v1/openapi.json, /api/v1/docs,
+    # and a problem+json 404 for any other path under the prefix.
+    path("api/v1/", include(api_urls())),
     path("demo/", demo_page, name="demo"),
     path("branding/logos/<str:name>", tenant_logo, name="tenant-logo"),
 ]

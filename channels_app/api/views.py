@@ -1,11 +1,13 @@
 """``POST /api/v1/messages``: a CRM sends a customer's message and gets the agent's reply.
 
-Authenticated by the API key of a CRM API channel account (``Authorization:
-Bearer sk_…``). The message is stored first (idempotent by ``external_id``),
-then answered in the request through the same inbox a webhook uses (one turn
-at a time per conversation). The answer is 200 with the reply, or 202 when
-another worker is still answering the conversation (send the same request again
-to collect the reply: a repeated ``external_id`` is never stored twice).
+The operation is part of the REST API v1 (``integrations.api.messages``: its
+authentication by the API key of a CRM API channel account, ``Authorization: Bearer
+sk_…``, its rate limits and its problem+json errors); this module answers. The message
+is stored first (idempotent by ``external_id``), then answered in the request through
+the same inbox a webhook uses (one turn at a time per conversation). The answer is 200
+with the reply, or 202 when another worker is still answering the conversation (send
+the same request again to collect the reply: a repeated ``external_id`` is never stored
+twice).
 
 Answers (JSON):
 
@@ -16,11 +18,12 @@ Answers (JSON):
 * 200 with ``"reply": null``: the message was stored and a sales rep has the
   conversation (``conversation_status`` ``handed_off`` or ``closed``): no bot reply.
 * 202 with ``"reply": null``: another worker is still answering the conversation.
-* 400 malformed JSON, or a number no column holds (an integer past 4,300 digits,
-  ``1e999``, ``NaN``); 401 missing or invalid key; 405 not POST; 413 body larger
-  than ``WEBHOOK_MAX_BYTES``; 422 ``{"error", "details": [{"field", "message"}]}``.
-  Nothing is stored on a 4xx. A lone surrogate or NUL in any string is stored as U+FFFD
-  (``channels_app.text``).
+* Errors are RFC 9457 problems (``{"type", "title", "status", "detail"}``): 400
+  malformed JSON, or a number no column holds (an integer past 4,300 digits, ``1e999``,
+  ``NaN``); 401 missing or invalid key; 405 not POST; 413 body larger than
+  ``WEBHOOK_MAX_BYTES``; 422 with ``errors: [{"field", "message"}]``; 429 past the
+  key's rate limit. Nothing is stored on a 4xx. A lone surrogate or NUL in any string is
+  stored as U+FFFD (``channels_app.text``).
 """
 
 from __future__ import annotations
@@ -32,33 +35,16 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from pydantic import ValidationError
 
 from channels_app.api.schemas import MessageIn
 from channels_app.api.services import api_message_store, reply_for
 from channels_app.inbox import conversation_answer
-from channels_app.selectors import channel_account_for_api_key
-from channels_app.text import JsonRefused, json_parse
-from channels_app.webhooks import body_within_limit, error_body, field_details, too_large_reason
+from channels_app.models import ChannelAccount
 from crm.models import Conversation, Message
-from tenants.scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
 POLL_EVERY = 0.25
 REPLY_WAIT_MARGIN = 10.0  # seconds past LLM_TURN_TIMEOUT to wait for another worker's reply
-
-
-def _error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse(error_body(message, **extra), status=status)
-
-
-def _bearer(request: HttpRequest) -> str:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.headers.get("X-API-Key", "").strip()
 
 
 def _result(message: Message, reply: Message | None, conversation: Conversation) -> dict[str, Any]:
@@ -72,42 +58,25 @@ def _result(message: Message, reply: Message | None, conversation: Conversation)
     }
 
 
-@csrf_exempt
-async def api_messages(request: HttpRequest) -> JsonResponse:
-    if request.method != "POST":
-        response = _error(405, "use POST")
-        response["Allow"] = "POST"
-        return response
-    account = await sync_to_async(channel_account_for_api_key)(raw_key=_bearer(request))
-    if account is None:
-        return _error(401, "missing or invalid API key (Authorization: Bearer <key>)")
-    payload = body_within_limit(request)
-    if payload is None:
-        return _error(413, too_large_reason())
-    try:
-        raw = json_parse(payload or b"null")
-    except JsonRefused as exc:
-        return _error(400, str(exc))
-    try:
-        data = MessageIn.model_validate(raw)
-    except ValidationError as exc:
-        details = field_details(exc.errors(include_url=False, include_input=False))
-        return _error(422, "invalid request", details=details)
-
+async def api_message_answer(
+    *, account: ChannelAccount, data: MessageIn
+) -> tuple[int, dict[str, Any]]:
+    """Store the CRM's message and answer it: ``(status, body)``, 200 with the reply (or
+    none, with a rep), 202 while another worker answers. The caller holds the scope of
+    ``account``'s tenant."""
     tenant = account.tenant
-    with tenant_scope(tenant):
-        message, created = await sync_to_async(api_message_store)(account=account, data=data)
+    message, created = await sync_to_async(api_message_store)(account=account, data=data)
+    reply = await sync_to_async(reply_for)(message=message)
+    if reply is None and message.handled_at is None:
+        await conversation_answer(tenant=tenant, conversation_id=message.conversation_id)
+        reply = await _wait_for_reply(message)
+    conversation = await Conversation.objects.aget(pk=message.conversation_id)
+    # taken: answered, or left to the rep who has the conversation
+    taken = await Message.objects.filter(pk=message.pk, handled_at__isnull=False).aexists()
+    if reply is None and taken:  # a turn may have committed since the last look
         reply = await sync_to_async(reply_for)(message=message)
-        if reply is None and message.handled_at is None:
-            await conversation_answer(tenant=tenant, conversation_id=message.conversation_id)
-            reply = await _wait_for_reply(message)
-        conversation = await Conversation.objects.aget(pk=message.conversation_id)
-        # taken: answered, or left to the rep who has the conversation
-        taken = await Message.objects.filter(pk=message.pk, handled_at__isnull=False).aexists()
-        if reply is None and taken:  # a turn may have committed since the last look
-            reply = await sync_to_async(reply_for)(message=message)
     body = {**_result(message, reply, conversation), "duplicate": not created}
-    return JsonResponse(body, status=200 if reply is not None or taken else 202)
+    return (200 if reply is not None or taken else 202), body
 
 
 async def _wait_for_reply(message: Message) -> Message | None:

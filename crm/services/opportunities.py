@@ -339,3 +339,27 @@ def recommendation_record(
         product_sku=product.sku,
     )
     return row
+
+
+CRM_FIELDS = ("crm_opportunity_id", "value", "currency", "expected_close_date", "next_step")
+
+
+@transaction.atomic
+def opportunity_crm_update(
+    *, opportunity: LeadOpportunity, changes: dict[str, Any], actor: Actor
+) -> LeadOpportunity:
+    """Set the deal fields a CRM keeps (``CRM_FIELDS``: its id for the opportunity, value,
+    currency, expected close date, next step); one audit entry and one
+    ``opportunity.updated`` for what changed, nothing when nothing did."""
+    unknown = set(changes) - set(CRM_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a CRM field of an opportunity: {', '.join(sorted(unknown))}")
+    current = _lock(opportunity)
+    for name, value in changes.items():
+        setattr(opportunity, name, value)
+    diff = field_changes(current, opportunity, list(changes))
+    if not diff:
+        return opportunity
+    opportunity.save(update_fields=[*diff, "updated_at"])
+    _changed(opportunity, actor, Action.OPPORTUNITY_UPDATED, diff)
+    return opportunity

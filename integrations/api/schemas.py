@@ -18,6 +18,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1, description="The row's id in this service.")]
 CrmId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 

@@ -122,7 +122,7 @@ def metadata_block(prompt: str) -> str:
 def test_missing_or_invalid_key_is_401_and_nothing_is_stored(key_a, watch_llm, headers):
     response = post(None, body(), headers=headers)
     assert response.status_code == 401
-    assert "API key" in response.json()["error"]
+    assert "API key" in response.json()["detail"]
     assert stored() == (0, 0, 0)
     assert watch_llm.requests == []
 
@@ -173,7 +173,7 @@ def test_other_methods_are_405(key_a, method):
 def test_malformed_json_is_400(key_a, watch_llm, raw):
     response = post(key_a, raw=raw)
     assert response.status_code == 400
-    assert response.json()["error"].startswith("malformed JSON")
+    assert response.json()["detail"].startswith("malformed JSON")
     assert stored() == (0, 0, 0)
 
 
@@ -181,15 +181,15 @@ def test_deeply_nested_json_is_400_not_a_500(key_a, watch_llm):
     deep = b'{"metadata": ' + b'{"a": ' * 20_000 + b"1" + b"}" * 20_000 + b"}"
     response = post(key_a, raw=deep)
     assert response.status_code == 400
-    assert "nested too deeply" in response.json()["error"]
+    assert "nested too deeply" in response.json()["detail"]
     assert stored() == (0, 0, 0)
 
 
 def field_errors(response: HttpResponse) -> dict[str, str]:
     assert response.status_code == 422, response.content
     data = response.json()
-    assert data["error"] == "invalid request"
-    return {d["field"]: d["message"] for d in data["details"]}
+    assert data["detail"] == "invalid request"
+    return {d["field"]: d["message"] for d in data["errors"]}
 
 
 @pytest.mark.parametrize(
@@ -232,7 +232,7 @@ def test_oversized_body_is_413(key_a, watch_llm, size):
     raw = json.dumps(body(metadata={"pad": "x" * size}))
     response = post(key_a, raw=raw)
     assert response.status_code == 413
-    assert "larger than" in response.json()["error"]
+    assert "larger than" in response.json()["detail"]
     assert stored() == (0, 0, 0)
 
 
