@@ -14,6 +14,7 @@ from agent.models import LLMCall
 from catalog.models import CatalogUpload, Product, SynonymGroup
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import AuditEntry, CompanyDivision, Contact, Conversation, LeadOpportunity
+from desk.models import ConversationReadMark
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
@@ -52,6 +53,7 @@ READ_ONLY_FOR = {
     LLMCall: {"owner", "teammate"},
     ConversationRoute: {"owner", "teammate"},
     InboundEvent: {"owner", "teammate"},
+    ConversationReadMark: {"owner", "teammate"},  # the desk writes them, members read
     AuditEntry: {"owner", "teammate"},
     WebhookDelivery: {"owner", "teammate"},
     WebhookAttempt: {"owner", "teammate"},
