@@ -50,12 +50,14 @@ def _recover_forever() -> None:
 
     from catalog.tasks import catalog_uploads_requeue
     from channels_app.tasks import inbox_recover
+    from integrations.webhooks.tasks import webhook_deliveries_recover
 
     first = True
     while True:
         try:
             inbox_recover(older_than=0 if first else None)
             catalog_uploads_requeue()
+            webhook_deliveries_recover()
         except Exception:
             logger.exception("inbox recovery failed")
         finally:
