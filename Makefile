@@ -19,10 +19,12 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-## run: install, migrate, seed the demo and serve on http://127.0.0.1:8000 with Daphne
-## (config/serve.py: Daphne's CLI with a redacted access log and bounded request bodies)
-run: export DEBUG ?= 1
+## run: install, write a local .env when there is none (DEBUG on, a new SECRET_KEY,
+## PUBLIC_BASE_URL from HOST and PORT), migrate, seed the demo and serve on
+## http://127.0.0.1:8000 with Daphne (config/serve.py: Daphne's CLI with a redacted access
+## log and bounded request bodies). `make run PORT=8111` serves and links on :8111.
 run: $(VENV)/.installed-run
+	$(BIN)/python -m config.local_env --host $(HOST) --port $(PORT) $(if $(filter command line environment,$(origin PORT) $(origin HOST)),--port-given)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo

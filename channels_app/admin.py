@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -116,7 +115,7 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
 
     @admin.display(description="webhook URL")
     def webhook_url(self, obj: ChannelAccount) -> str:
-        return _copyable(f"{settings.PUBLIC_BASE_URL}{obj.webhook_path()}")
+        return _copyable(obj.public_endpoint())
 
     @admin.display(description="verify token (paste it into Meta's webhook settings)")
     def verify_token_for_meta(self, obj: ChannelAccount) -> str:
@@ -124,11 +123,7 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
 
     @admin.display(description="embed snippet (paste it before </body>)")
     def embed_snippet(self, obj: ChannelAccount) -> str:
-        snippet = (
-            f'<script src="{settings.PUBLIC_BASE_URL}/static/widget/widget.js" '
-            f'data-key="{obj.key}" async></script>'
-        )
-        return _copyable(snippet)
+        return _copyable(obj.embed_snippet())
 
     @admin.display(description="API key")
     def api_key_status(self, obj: ChannelAccount) -> str:

@@ -9,6 +9,7 @@ from django.db import models
 
 from tenants.fields import EncryptedTextField
 from tenants.models import TenantOwnedModel
+from tenants.public_urls import public_url, public_websocket_url
 from tenants.redaction import redact
 
 
@@ -98,6 +99,20 @@ class ChannelAccount(TenantOwnedModel):
     def redact(self, text: str) -> str:
         """``text`` without this account's secrets or anything shaped like a credential."""
         return redact(text, self.secret_values())
+
+    def public_endpoint(self) -> str:
+        """Where this account is reached on ``PUBLIC_BASE_URL``: the webhook URL, the
+        widget's WebSocket (``ws://``/``wss://``) or the CRM API's endpoint."""
+        if self.kind == self.Kind.WIDGET:
+            return public_websocket_url(self.webhook_path())
+        return public_url(self.webhook_path())
+
+    def embed_snippet(self) -> str:
+        """The widget's ``<script>`` tag for a customer's site."""
+        return (
+            f'<script src="{public_url("/static/widget/widget.js")}" '
+            f'data-key="{self.key}" async></script>'
+        )
 
     def webhook_path(self) -> str:
         if self.kind in (self.Kind.TELEGRAM, self.Kind.WHATSAPP):

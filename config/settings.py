@@ -163,6 +163,8 @@ AGENT_MAX_TOOL_STEPS = env.int("AGENT_MAX_TOOL_STEPS", default=6)
 AGENT_HISTORY_CHARS = env.int("AGENT_HISTORY_CHARS", default=12_000)
 AGENT_METADATA_MAX_CHARS = env.int("AGENT_METADATA_MAX_CHARS", default=2_000)
 AGENT_RETRIEVED_PRODUCTS = env.int("AGENT_RETRIEVED_PRODUCTS", default=5)
+# With no LLM key: seconds the fallback waits after a customer's last message (a burst, one reply).
+AGENT_FALLBACK_SETTLE_SECONDS = env.float("AGENT_FALLBACK_SETTLE_SECONDS", default=1.0)
 # A message in a conversation closed longer ago than this opens a new conversation.
 CONVERSATION_REOPEN_HOURS = env.float("CONVERSATION_REOPEN_HOURS", default=24.0)
 

@@ -30,6 +30,7 @@ from crm.services import (
     conversation_open,
     division_ensure,
     message_add,
+    messages_mark_handled,
 )
 from demo import scripts
 from demo.history import history_seed
@@ -174,13 +175,18 @@ def _demo_crm_seed(demo: Tenant) -> None:
 
     conversation = conversation_open(tenant=demo, contact=laura, channel=Platform.TELEGRAM)
     if not conversation.messages.exists():
-        for role, content in DEMO_CHAT:
+        seeded = [
             message_add(
                 conversation=conversation,
                 role=role,
                 content=content,
                 delivery_status=Message.Delivery.DELIVERED if role != Message.Role.USER else None,
             )
+            for role, content in DEMO_CHAT
+        ]
+        # History, already answered: the worker must not answer it again at start-up
+        # (the demo has no Telegram account to send a reply through).
+        messages_mark_handled(message_ids=[m.pk for m in seeded if m.role == Message.Role.USER])
     opportunity = LeadOpportunity.objects.filter(conversation=conversation).first()
     if opportunity is None:
         opportunity = LeadOpportunity.objects.create(

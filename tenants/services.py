@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tenants.models import Membership, Tenant
+from tenants.public_urls import public_url
 from tenants.roles import ROLE_GROUPS
 from tenants.scoping import scopes_disabled, tenant_scope
 
@@ -191,7 +192,7 @@ def member_set_password_link(*, user: User) -> str:
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     path = reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
-    return str(settings.PUBLIC_BASE_URL).rstrip("/") + path
+    return public_url(path)
 
 
 def member_invite(*, membership: Membership) -> str | None:
@@ -203,7 +204,7 @@ def member_invite(*, membership: Membership) -> str | None:
     A failed send is logged, never raised (the membership stands).
     """
     user, tenant = membership.user, membership.tenant
-    login_url = str(settings.PUBLIC_BASE_URL).rstrip("/") + reverse("admin:login")
+    login_url = public_url(reverse("admin:login"))
     link = None
     if user.has_usable_password():
         how = f"Sign in at {login_url} with {user.email} and your password."

@@ -85,6 +85,16 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
         if bot_reply and message.conversation.status != Conversation.Status.ACTIVE:
             _fail(message, "not sent: a sales rep took over the conversation", flag=False)
             return None
+        channel = message.conversation.channel
+        if route is None and transport_for(channel) is not None:
+            # A conversation of a sending channel with no account and address to send
+            # through (e.g. seeded or imported history): never "sent".
+            _fail(
+                message,
+                f"not sent: no {channel} account is connected to this conversation",
+                flag=True,
+            )
+            return None
         if route is None or transport_for(route.account.kind) is None:
             # Answered in the request (CRM API) or a channel without outbound sending.
             message_sent(message=message, attempted=False)

@@ -103,6 +103,25 @@ def test_add_widget_prints_the_snippet(tenant_a):
     assert (account.greeting, account.color) == ("¡Hola!", "#112233")
 
 
+@pytest.mark.parametrize(
+    ("base", "socket"),
+    [
+        ("http://127.0.0.1:8111", "ws://127.0.0.1:8111"),
+        ("https://chat.example", "wss://chat.example"),
+    ],
+)
+def test_printed_urls_follow_public_base_url(tenant_a, settings, base, socket):
+    """Issue 14: `make run PORT=8111` must not print :8000; sockets are ws:// or wss://."""
+    settings.PUBLIC_BASE_URL = base
+    data = run("add_channel", "alpha", "widget", "--origin", "https://www.alpha.example")
+    (account,) = accounts(tenant_a)
+    assert data["url"] == f"{socket}/ws/widget/{account.key}/"
+    assert data["snippet"].startswith(f'<script src="{base}/static/widget/widget.js"')
+    assert f"{socket}/ws/widget/{account.key}/" in text("add_channel", "alpha", "widget")
+    bot = run("add_channel", "alpha", "telegram", "--bot-token", "1:AA")
+    assert bot["url"].startswith(f"{base}/webhooks/telegram/")
+
+
 def test_add_api_account_prints_the_key_once_and_stores_only_its_hash(tenant_a):
     data = run("add_channel", "alpha", "api", "--name", "HubSpot")
     (account,) = accounts(tenant_a)

@@ -179,6 +179,23 @@ def test_seed_demo_is_idempotent(catalog_index):
     assert roles == {"admin@demo.example": "tenant_admin", "rep@demo.example": "sales_rep"}
 
 
+def test_seed_demo_leaves_nothing_for_the_worker_to_answer(catalog_index, settings):
+    """Issue 14: the seeded history is answered already; its Telegram chat (the demo has
+    no Telegram account) must not be answered at start-up and shown as "Sent"."""
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8111"
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "http://127.0.0.1:8111/admin/" in out.getvalue()
+    assert "http://127.0.0.1:8111/demo/" in out.getvalue()
+    assert ":8000" not in out.getvalue()
+    demo = Tenant.objects.get(slug="demo")
+    with tenant_scope(demo):
+        waiting = Message.objects.filter(role=Message.Role.USER, handled_at__isnull=True)
+        assert list(waiting.values_list("conversation__channel", "content")) == []
+        pending = Message.objects.filter(delivery_status=Message.Delivery.PENDING)
+        assert list(pending.values_list("conversation__channel", "content")) == []
+
+
 def test_seed_demo_gives_the_desk_three_weeks_of_history(catalog_index):
     run("seed_demo")
     demo = Tenant.objects.get(slug="demo")

@@ -43,7 +43,7 @@ from channels_app.tasks import (
 )
 from channels_app.transport import SendResult
 from crm.models import Contact, Conversation, Message
-from crm.services import message_add
+from crm.services import conversation_open, message_add
 from tenants.models import Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 
@@ -521,6 +521,34 @@ def test_a_bot_reply_is_not_sent_once_a_rep_took_over(tenant_a, telegram_convers
             conversation=telegram_conversation, role=Message.Role.AGENT, content="Soy Ana"
         )
         assert delivery_claim(message_id=rep_message.pk) is not None
+
+
+@pytest.mark.parametrize("channel", ["telegram", "whatsapp", "widget"])
+def test_a_reply_with_no_route_is_failed_and_flagged_never_sent(tenant_a, channel):
+    """Issue 14: a conversation of a sending channel that has no account to send through
+    (the demo's seeded Telegram chat) gets its reply marked failed, not "Sent"."""
+    with tenant_scope(tenant_a):
+        contact = Contact.objects.create(tenant=tenant_a, full_name="Laura")
+        conversation = conversation_open(tenant=tenant_a, contact=contact, channel=channel)
+        reply = message_add(conversation=conversation, role=Message.Role.ASSISTANT, content="Hola")
+        assert delivery_claim(message_id=reply.pk) is None
+        reply.refresh_from_db()
+        assert reply.delivery_status == Message.Delivery.FAILED
+        assert f"no {channel} account" in reply.delivery_error
+        conversation.refresh_from_db()
+        assert conversation.needs_attention
+        assert "not sent" in conversation.attention_reason
+
+
+def test_a_reply_in_a_crm_api_conversation_needs_no_sending(tenant_a):
+    with tenant_scope(tenant_a):
+        contact = Contact.objects.create(tenant=tenant_a, full_name="Laura")
+        conversation = conversation_open(tenant=tenant_a, contact=contact, channel="api")
+        reply = message_add(conversation=conversation, role=Message.Role.ASSISTANT, content="Hola")
+        assert delivery_claim(message_id=reply.pk) is None
+        reply.refresh_from_db()
+        assert reply.delivery_status == Message.Delivery.SENT
+        assert reply.delivery_attempts == 0
 
 
 def test_a_pending_reply_left_by_a_crash_is_delivered_by_the_next_run(api_a):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
@@ -63,13 +62,14 @@ class Command(JsonSummaryCommand):
             "name": account.name,
             "key": account.key,
             "path": account.webhook_path(),
-            "url": settings.PUBLIC_BASE_URL + account.webhook_path(),
+            "url": account.public_endpoint(),
             "created": created,
         }
         lines = [
             f"{'Created' if created else 'Updated'} {account}.",
             f"  key:  {account.key}",
             f"  path: {account.webhook_path()}",
+            f"  url:  {account.public_endpoint()}",
         ]
         if kind == ChannelAccount.Kind.WHATSAPP:
             data["verify_token"] = account.verify_token
@@ -79,10 +79,7 @@ class Command(JsonSummaryCommand):
                 f"  next: manage.py set_telegram_webhook {tenant.slug} --account {account.name}"
             )
         if kind == ChannelAccount.Kind.WIDGET:
-            snippet = (
-                f'<script src="{settings.PUBLIC_BASE_URL}/static/widget/widget.js" '
-                f'data-key="{account.key}" async></script>'
-            )
+            snippet = account.embed_snippet()
             data["snippet"] = snippet
             lines.append(f"  embed: {snippet}")
         if api_key:

@@ -8,6 +8,7 @@ from django.core.management.base import CommandParser
 
 from demo.seeding import demo_seed
 from tenants.management.base import JsonSummaryCommand
+from tenants.public_urls import public_url
 
 
 class Command(JsonSummaryCommand):
@@ -27,6 +28,7 @@ class Command(JsonSummaryCommand):
         self.summarize(
             options,
             summary,
-            f"Demo ready. Log in at http://127.0.0.1:8000/admin/ as admin@demo.example "
-            f"or rep@demo.example with password {password!r}.",
+            f"Demo ready. Try the widget at {public_url('/demo/')}; sign in to the desk at "
+            f"{public_url('/admin/')} as admin@demo.example or rep@demo.example with "
+            f"password {password!r}.",
         )
