@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test messages lint typecheck check migrate seed clean bench bench-search bench-search-heldout bench-catalog bench-agent bench-webhook bench-burst bench-ack bench-soak
+.PHONY: run worker test messages lint typecheck check migrate seed clean bench bench-search bench-search-heldout bench-catalog bench-agent bench-webhook bench-webhook-delivery bench-burst bench-ack bench-soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-agent: $(VENV)/.installed-dev
 
 bench-webhook: $(VENV)/.installed-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.webhook_bench
+
+## bench-webhook-delivery: outbound CRM webhooks delivered per second, 2 workers, a receiver answering in 100 ms (ARGS="--db mariadb --events 3000")
+bench-webhook-delivery: $(VENV)/.installed-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.webhook_delivery_bench $(ARGS)
 
 ## bench-burst: 200 then 1,000 chats at once, web + 2 workers, LLM 1 s (ARGS="--db mariadb")
 bench-burst: $(VENV)/.installed-dev

@@ -318,7 +318,18 @@ def webhook_attempt_record(*, claimed: Claimed, outcome: AttemptOutcome) -> date
             retry_at = delivery.next_attempt_at = candidate
         else:
             delivery.status, delivery.next_attempt_at = Status.FAILED, None
-    delivery.save()
+    delivery.save(
+        update_fields=[
+            "status",
+            "next_attempt_at",
+            "delivered_at",
+            "last_status_code",
+            "last_error",
+            "duration_ms",
+            "response_excerpt",
+            "updated_at",
+        ]
+    )
     if delivery.status == Status.FAILED:
         _endpoint_failure(endpoint=endpoint)
     return retry_at
