@@ -52,6 +52,8 @@ class TurnInput:
     system_prompt: str
     history: list[dict[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    pending: list[Message] = field(default_factory=list)  # the messages this turn answers
+    messages: list[Message] = field(default_factory=list)  # the recent ones, pending included
 
 
 def product_brief(product: Product) -> ProductBrief:
@@ -211,4 +213,6 @@ def turn_build(*, tenant: Tenant, loaded: TurnLoad) -> TurnInput:
         system_prompt=system_prompt,
         history=history_messages(items, max_chars=settings.AGENT_HISTORY_CHARS),
         metadata=metadata,
+        pending=pending,
+        messages=ordered,
     )

@@ -7,11 +7,14 @@ from catalog.text import fold
 _MARKERS = {
     "es": """de la que el en y los las para por con una un necesito busco quiero hola gracias
     buenas buenos dias tardes medidor agua cuanto cuesta precio tienen puedo como donde
-    sonda equipo laboratorio medir""",
+    sonda equipo laboratorio medir llamo nombre hablar persona presupuesto correo soy mi
+    euros comercial asesor""",
     "en": """the and to of for with is are need looking want hello hi thanks please price
-    how much do you have can my water meter measure sensor lab what which""",
+    how much do you have can my water meter measure sensor lab what which name talk speak
+    person budget under i'm im am thank call""",
     "pt": """nao voce obrigado obrigada ola preciso quero gostaria agua medidor do da dos das
-    para com um uma quanto custa preco voces tem bom dia tarde equipamento""",
+    para com um uma quanto custa preco voces tem bom dia tarde equipamento meu nome falar
+    pessoa orcamento chamo""",
 }
 MARKERS = {lang: frozenset(words.split()) for lang, words in _MARKERS.items()}
 

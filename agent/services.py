@@ -6,7 +6,10 @@ tools' staged effects, the usage of every LLM call and the "taken" mark on the
 customer messages in one transaction (:func:`turn_commit`). When the LLM cannot
 answer (no key, errors after the SDK's retries, a turn past
 ``LLM_TURN_TIMEOUT``) the reply comes from the catalog (``agent.fallback``) and
-the conversation is flagged for a rep.
+the conversation is flagged for a rep; with no key configured, the fallback first waits
+until the customer pauses (``AGENT_FALLBACK_SETTLE_SECONDS``), so a burst of messages gets
+one reply. The fallback's effects (contact details, opportunity, handoff) are committed like
+the tools' ones.
 
 Exactly once: the commit claims the customer messages it answered; if another
 turn claimed them first, this one stores nothing. A conversation a rep took
@@ -18,14 +21,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from agent.context import TurnInput, turn_build, turn_load
-from agent.fallback import fallback_reply
+from agent.context import TurnInput, TurnLoad, turn_build, turn_load
+from agent.fallback import fallback_respond, settle_seconds
 from agent.llm import LLMUnavailable, Step, TokenCallback, chat_step, llm_configured
 from agent.models import LLMCall
 from agent.tools import TOOL_SCHEMAS, TurnState, run_tool, tool_prefetch
@@ -39,6 +45,7 @@ from crm.services import (
     conversation_usage_add,
     message_add,
     messages_mark_handled,
+    opportunity_edit,
     opportunity_register,
     recommendation_record,
 )
@@ -58,6 +65,7 @@ class TurnResult:
     handed_off: bool = False
     reason: str = ""  # why the fallback answered
     steps: list[Step] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)  # stored with the reply
 
 
 async def respond(
@@ -73,6 +81,10 @@ async def respond(
         loaded = await sync_to_async(turn_load)(tenant=tenant, conversation_id=conversation.pk)
         if loaded is None:
             return None
+        if not llm_configured():
+            loaded = await _settle(tenant, conversation.pk, loaded)
+            if loaded is None:
+                return None
         if settings.AGENT_RETRIEVED_PRODUCTS > 0:
             # Embedded off the database thread, in one model pass with concurrent turns.
             await search_prefetch(tenant=tenant, query=loaded.query)
@@ -92,6 +104,22 @@ async def respond(
     return stored
 
 
+async def _settle(tenant: Tenant, conversation_id: int, loaded: TurnLoad) -> TurnLoad | None:
+    """Wait until the newest waiting message is ``settle_seconds()`` old (at most four times
+    that in all), then read the waiting messages again: a burst is answered once."""
+    settle = settle_seconds()
+    deadline = time.monotonic() + 4 * settle
+    current: TurnLoad | None = loaded
+    while current is not None:
+        newest = max(m.created_at for m in current.pending)
+        wait = min(settle - (timezone.now() - newest).total_seconds(), deadline - time.monotonic())
+        if wait <= 0:
+            return current
+        await asyncio.sleep(wait)
+        current = await sync_to_async(turn_load)(tenant=tenant, conversation_id=conversation_id)
+    return None
+
+
 @dataclass
 class _Outcome(TurnResult):
     steps_streamed: bool = False
@@ -99,7 +127,7 @@ class _Outcome(TurnResult):
 
 async def _run(turn: TurnInput, on_token: TokenCallback | None) -> _Outcome:
     if not llm_configured():
-        return _fallback(turn, "no LLM API key configured", [])
+        return await _fallback(turn, "no LLM API key configured", [])
     steps: list[Step] = []
     failed: list[Step] = []
     parts: list[str] = []
@@ -139,13 +167,13 @@ async def _run(turn: TurnInput, on_token: TokenCallback | None) -> _Outcome:
                         }
                     )
     except LLMUnavailable as exc:
-        return _fallback(turn, f"LLM failed: {exc}", steps + failed, streamed)
+        return await _fallback(turn, f"LLM failed: {exc}", steps + failed, streamed)
     except TimeoutError:
         reason = f"LLM turn timed out after {settings.LLM_TURN_TIMEOUT:g} s"
-        return _fallback(turn, reason, steps + failed, streamed)
+        return await _fallback(turn, reason, steps + failed, streamed)
     reply = "\n\n".join(parts).strip()
     if not reply:
-        return _fallback(turn, "the LLM gave no text answer", steps, streamed)
+        return await _fallback(turn, "the LLM gave no text answer", steps, streamed)
     return _Outcome(
         reply=reply,
         mode="llm",
@@ -155,14 +183,21 @@ async def _run(turn: TurnInput, on_token: TokenCallback | None) -> _Outcome:
     )
 
 
-def _fallback(turn: TurnInput, reason: str, steps: list[Step], streamed: bool = False) -> _Outcome:
-    logger.warning("fallback reply for conversation %s: %s", turn.state.conversation.pk, reason)
+async def _fallback(
+    turn: TurnInput, reason: str, steps: list[Step], streamed: bool = False
+) -> _Outcome:
+    # With no key configured the fallback is the agent (INFO); an LLM that failed is news.
+    level = logging.INFO if not llm_configured() else logging.WARNING
+    logger.log(level, "fallback reply for conversation %s: %s", turn.state.conversation.pk, reason)
+    answer = await sync_to_async(fallback_respond)(turn)
     return _Outcome(
-        reply=fallback_reply(language=turn.language, products=turn.products),
+        reply=answer.text,
         mode="fallback",
         reason=reason,
         steps=steps,
         steps_streamed=streamed,
+        metadata=answer.metadata,
+        handed_off=bool(turn.state.handoff_reason),
     )
 
 
@@ -181,22 +216,24 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
         on_bot = conversation.status == Conversation.Status.ACTIVE
         message = None
         if on_bot:
-            if result.mode == "llm" and state.has_effects:
+            # A fallback staged its own effects (an LLM's that failed were dropped).
+            if state.has_effects:
                 _apply_effects(state, conversation)
             message = message_add(
                 conversation=conversation,
                 role=Message.Role.ASSISTANT,
                 content=result.reply,
                 answer_mode=result.mode,
+                metadata=result.metadata or None,
             )
         _record_usage(state.tenant, conversation, message, result.steps)
-        if on_bot and result.mode == "fallback":
+        if on_bot and result.mode == "fallback" and not state.handoff_reason:
             conversation_flag(
                 conversation=conversation,
                 reason=f"fallback answer ({result.reason})",
                 actor=AGENT,
             )
-        if on_bot and result.mode == "llm" and state.handoff_reason:
+        if on_bot and state.handoff_reason:
             conversation_hand_off(
                 conversation=conversation, reason=state.handoff_reason, actor=AGENT
             )
@@ -253,6 +290,15 @@ def _apply_effects(state: TurnState, conversation: Conversation) -> None:
         opportunity, _ = opportunity_register(
             contact=contact, conversation=conversation, actor=AGENT, **state.opportunity
         )
+        if state.opportunity_values:
+            for name, value in state.opportunity_values.items():
+                setattr(opportunity, name, value)
+            opportunity_edit(
+                opportunity=opportunity,
+                changed=list(state.opportunity_values),
+                actor=AGENT,
+                created=False,
+            )
     for product, justification in state.recommendations.values():
         if opportunity is None:
             break

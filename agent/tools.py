@@ -129,6 +129,7 @@ class TurnState:
     company_name: str = ""
     division_name: str = ""
     opportunity: dict[str, str] | None = None
+    opportunity_values: dict[str, Any] = field(default_factory=dict)  # value, currency
     recommendations: dict[str, tuple[Product, str]] = field(default_factory=dict)
     handoff_reason: str = ""
     tool_log: list[dict[str, Any]] = field(default_factory=list)
