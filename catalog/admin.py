@@ -1,3 +1,12 @@
+"""The catalog in the admin: products, synonym groups, and uploads.
+
+An upload takes two steps: the file is checked and previewed (``catalog.preview``: its
+first rows as they would be imported, every row's error, the counts), then imported on
+"Import" (a background task; the upload's page follows its progress) or discarded on
+"Cancel". The upload page lists the accepted formats and the columns
+(``catalog.columns``, the list the import reads by) and offers a sample file.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,20 +15,35 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import File
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 
+from catalog.columns import COLUMNS, FORMATS, sample_table
 from catalog.models import CatalogUpload, Product, SynonymGroup
+from catalog.preview import (
+    PREVIEW_FIELDS,
+    PREVIEW_ROWS,
+    catalog_preview,
+    preview_discard,
+    preview_open,
+    preview_stash,
+)
 from catalog.services import product_save, products_restore, products_soft_delete
 from catalog.tasks import catalog_upload_process_task
 from tenants.admin_base import TenantOwnedAdmin
-from tenants.csv_export import csv_response
+from tenants.csv_export import csv_format_for, csv_response
 from tenants.tasks import enqueue_on_commit
 
 ALLOWED_SUFFIXES = {".csv", ".txt", ".xlsx", ".json"}
+SESSION_KEY = "catalog_previews"
+SESSION_MAX_PREVIEWS = 5
 
 
 @admin.register(Product)
@@ -182,23 +206,142 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
             format_html(more) if more else "",
         )
 
-    def save_model(self, request: HttpRequest, obj: CatalogUpload, form: Any, change: bool) -> None:
-        if not change:
-            tenant = getattr(request, "tenant", None)
-            if tenant is not None:
-                obj.tenant = tenant
-            obj.uploaded_by = request.user  # type: ignore[assignment]  # the admin's user is signed in
-            obj.original_name = Path(form.cleaned_data["file"].name).name
-        super().save_model(request, obj, form, change)
-        if not change:
-            enqueue_on_commit(catalog_upload_process_task, obj.tenant_id, obj.pk)
+    # ---- step 1: the upload page, the file checked and previewed ----------------------
 
-    def response_add(self, request: HttpRequest, obj: CatalogUpload, *args: Any) -> HttpResponse:
-        """After an upload, the page that shows its progress (not the list)."""
-        self.message_user(
-            request, f"“{obj.original_name}” is queued: this page follows its progress."
+    def _help_context(self) -> dict[str, Any]:
+        return {
+            "formats": FORMATS,
+            "columns": COLUMNS,
+            "sample_url": reverse("admin:catalog_catalogupload_sample"),
+            "preview_rows": PREVIEW_ROWS,
+        }
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """A valid file is kept and previewed, not imported; the form shows its errors."""
+        if request.method == "POST" and self.has_add_permission(request):
+            tenant = getattr(request, "tenant", None)
+            form = self.get_form(request)(request.POST, request.FILES)
+            if tenant is not None and form.is_valid():
+                return self._preview_start(request, tenant, form)
+            if tenant is None:
+                self.message_user(
+                    request,
+                    gettext(
+                        "Only a member of a tenant uploads its catalog (operators: "
+                        "manage.py import_catalog)."
+                    ),
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(reverse("admin:catalog_catalogupload_changelist"))
+        context = {
+            **self._help_context(),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return super().add_view(request, form_url, context)
+
+    def _previews(self, request: HttpRequest) -> dict[str, dict[str, Any]]:
+        return dict(request.session.get(SESSION_KEY, {}))
+
+    def _preview_start(self, request: HttpRequest, tenant: Any, form: Any) -> HttpResponse:
+        upload = form.cleaned_data["file"]
+        token, stored = preview_stash(tenant=tenant, upload=upload)
+        previews = self._previews(request)
+        previews[token] = {
+            "path": stored,
+            "name": Path(upload.name).name,
+            "full_sync": bool(form.cleaned_data.get("full_sync")),
+            "tenant": tenant.pk,
+        }
+        while len(previews) > SESSION_MAX_PREVIEWS:  # the oldest first (dicts keep order)
+            oldest = next(iter(previews))
+            preview_discard(tenant=tenant, path=previews.pop(oldest)["path"])
+        request.session[SESSION_KEY] = previews
+        return HttpResponseRedirect(reverse("admin:catalog_catalogupload_preview", args=[token]))
+
+    # ---- step 2: the preview, then Import or Cancel -----------------------------------
+
+    def preview_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        tenant = getattr(request, "tenant", None)
+        previews = self._previews(request)
+        entry = previews.get(token)
+        if tenant is None or entry is None or entry.get("tenant") != tenant.pk:
+            raise Http404(gettext("No such upload preview: upload the file again."))
+        try:
+            with preview_open(tenant=tenant, path=entry["path"]) as fileobj:
+                preview = catalog_preview(
+                    tenant=tenant,
+                    fileobj=fileobj,
+                    filename=entry["name"],
+                    full_sync=entry["full_sync"],
+                )
+        except FileNotFoundError as exc:
+            previews.pop(token, None)
+            request.session[SESSION_KEY] = previews
+            raise Http404(gettext("This preview expired: upload the file again.")) from exc
+
+        context = {
+            **self.admin_site.each_context(request),
+            **self._help_context(),
+            "opts": self.model._meta,
+            "title": gettext("Preview of “%(name)s”") % entry,
+            "preview": preview,
+            "full_sync": entry["full_sync"],
+            "fields": PREVIEW_FIELDS,
+        }
+        template = "admin/catalog/catalogupload/preview.html"
+        if request.method != "POST":
+            return TemplateResponse(request, template, context)
+        if "_import" in request.POST and not preview.is_importable:
+            context["refusal"] = gettext(
+                "This file has nothing to import: fix it and upload it again."
+            )
+            return TemplateResponse(request, template, context, status=400)
+        previews.pop(token)
+        request.session[SESSION_KEY] = previews
+        if "_import" in request.POST:
+            return self._import(request, tenant, entry)
+        preview_discard(tenant=tenant, path=entry["path"])
+        self.message_user(request, gettext("Cancelled: “%(name)s” was not imported.") % entry)
+        return HttpResponseRedirect(reverse("admin:catalog_catalogupload_add"))
+
+    def _import(self, request: HttpRequest, tenant: Any, entry: dict[str, Any]) -> HttpResponse:
+        upload = CatalogUpload(
+            tenant=tenant,
+            uploaded_by=request.user,
+            original_name=entry["name"],
+            full_sync=entry["full_sync"],
         )
-        return HttpResponseRedirect(reverse("admin:catalog_catalogupload_change", args=[obj.pk]))
+        with preview_open(tenant=tenant, path=entry["path"]) as fileobj:
+            upload.file.save(entry["name"], File(fileobj), save=False)
+        upload.save()
+        preview_discard(tenant=tenant, path=entry["path"])
+        enqueue_on_commit(catalog_upload_process_task, tenant.pk, upload.pk)
+        self.log_addition(request, upload, [{"added": {}}])
+        self.message_user(
+            request,
+            gettext("“%(name)s” is queued: this page follows its progress.") % entry,
+        )
+        return HttpResponseRedirect(reverse("admin:catalog_catalogupload_change", args=[upload.pk]))
+
+    # ---- downloads ----------------------------------------------------------------------
+
+    def sample_csv(self, request: HttpRequest) -> HttpResponse:
+        """A catalog of five instruments with every column, in the member's CSV convention."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        header, rows = sample_table()
+        return csv_response(
+            filename="catalog-sample.csv",
+            header=header,
+            rows=rows,
+            csv_format=csv_format_for(request),
+        )
 
     def get_urls(self) -> list:
         return [
@@ -206,6 +349,16 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
                 "<int:object_id>/errors.csv",
                 self.admin_site.admin_view(self.errors_csv),
                 name="catalog_catalogupload_errors",
+            ),
+            path(
+                "preview/<str:token>/",
+                self.admin_site.admin_view(self.preview_view),
+                name="catalog_catalogupload_preview",
+            ),
+            path(
+                "sample.csv",
+                self.admin_site.admin_view(self.sample_csv),
+                name="catalog_catalogupload_sample",
             ),
             *super().get_urls(),
         ]
@@ -219,4 +372,5 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
             filename=f"upload-{upload.pk}-errors.csv",
             header=["row", "sku", "reason"],
             rows=([e["row"], e.get("sku", ""), e["reason"]] for e in upload.errors),
+            csv_format=csv_format_for(request),
         )

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from catalog import index
 from catalog.cleaning import clean_html
+from catalog.columns import ALIASES, REQUIRED
 from catalog.models import CatalogUpload, Product
 from catalog.readers import CatalogFileError, RawRow, read_catalog
 from catalog.text import fold
@@ -33,18 +34,6 @@ logger = logging.getLogger(__name__)
 
 BATCH = 500
 MAX_STORED_ERRORS = 5000
-ALIASES = {
-    "sku": ("sku", "code", "codigo", "referencia", "ref", "part_number", "item_code"),
-    "name": ("name", "nombre", "producto", "product", "product_name", "title", "titulo"),
-    "category": ("category", "categoria", "familia", "family"),
-    "brand": ("brand", "marca", "fabricante", "manufacturer"),
-    "price": ("price", "precio", "unit_price", "precio_unitario"),
-    "currency": ("currency", "moneda", "divisa"),
-    "description_html": ("description_html", "description", "descripcion", "descripcion_html"),
-    "specs_html": ("specs_html", "specs", "specifications", "especificaciones", "ficha_tecnica"),
-    "url": ("url", "link", "enlace", "product_url"),
-    "is_active": ("is_active", "active", "activo", "enabled"),
-}
 MAX_LENGTH = {
     "sku": 128,
     "name": 300,
@@ -144,6 +133,18 @@ def column_map(header: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+def columns_required(header: list[str]) -> dict[str, str]:
+    """:func:`column_map` of a file's header that names every required column; else
+    CatalogFileError with what is missing."""
+    columns = column_map(header)
+    missing = [name for name in REQUIRED if name not in columns.values()]
+    if missing:
+        raise CatalogFileError(
+            f"the file has no {' or '.join(missing)} column (columns found: {', '.join(header)})"
+        )
+    return columns
+
+
 def row_to_data(values: dict[str, str | None], columns: dict[str, str]) -> ProductData:
     fields: dict[str, str] = {}
     for column, name in columns.items():
@@ -206,7 +207,7 @@ UPDATE_FIELDS = [
 ]
 
 
-def _parse(
+def rows_parse(
     rows: Iterable[RawRow], columns: dict[str, str], summary: ImportSummary
 ) -> tuple[list[tuple[int, ProductData, str]], set[str]]:
     """Valid rows (first occurrence of each SKU) and the SKU keys seen in the file."""
@@ -293,14 +294,9 @@ def catalog_import(
     changed then (full sync never deactivates on a file it could not read).
     """
     header, rows = read_catalog(fileobj, filename)
-    columns = column_map(header)
-    missing = [name for name in ("sku", "name") if name not in columns.values()]
-    if missing:
-        raise CatalogFileError(
-            f"the file has no {' or '.join(missing)} column (columns found: {', '.join(header)})"
-        )
+    columns = columns_required(header)
     summary = ImportSummary()
-    valid, seen_keys = _parse(rows, columns, summary)
+    valid, seen_keys = rows_parse(rows, columns, summary)
     total = len(valid)
     skipped = summary.total - total  # failed rows and exact repeats: nothing left to do
     if progress:

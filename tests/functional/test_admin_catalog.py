@@ -39,13 +39,21 @@ def xlsx():
     return buffer.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 def upload(client, name, data, django_capture_on_commit_callbacks, **extra):
+    """Upload the file, then confirm its preview with "Import"."""
+    response = client.post(
+        reverse("admin:catalog_catalogupload_add"),
+        {"file": SimpleUploadedFile(name, data), **extra},
+    )
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert "/preview/" in response.url
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("admin:catalog_catalogupload_add"),
-            {"file": SimpleUploadedFile(name, data), **extra},
-        )
-    return response
+        return client.post(response.url, {"_import": "1"})
 
 
 def run_worker():
@@ -105,14 +113,36 @@ def test_tenant_admin_uploads_and_sees_progress_and_errors(
         assert search(tenant=tenant_b, query=query, k=3) == []
 
 
-def test_a_broken_file_fails_with_its_reason(
-    client, owner, tenant_a, catalog_index, django_capture_on_commit_callbacks
-):
+def test_a_broken_file_is_refused_at_the_preview_with_its_reason(client, owner, tenant_a):
     client.force_login(owner)
-    upload(client, "roto.xlsx", b"this is not a zip", django_capture_on_commit_callbacks)
-    run_worker()
+    response = client.post(
+        reverse("admin:catalog_catalogupload_add"),
+        {"file": SimpleUploadedFile("roto.xlsx", b"this is not a zip")},
+    )
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert "This file cannot be imported: this is not a valid .xlsx file" in page.content.decode()
+    assert b'name="_import"' not in page.content
+    refused = client.post(response.url, {"_import": "1"})
+    assert refused.status_code == 400
+    assert b"nothing to import" in refused.content
     with tenant_scope(tenant_a):
-        item = CatalogUpload.objects.get()
+        assert not CatalogUpload.objects.exists()
+
+
+def test_a_file_the_worker_cannot_read_fails_with_its_reason(client, owner, tenant_a):
+    """A stored upload whose file turns out unreadable (the preview was bypassed) fails
+    with the reason on its page."""
+    from django.core.files.base import ContentFile
+
+    from catalog.services import catalog_upload_process
+    from tests.factories import CatalogUploadFactory
+
+    with tenant_scope(tenant_a):
+        item = CatalogUploadFactory(tenant=tenant_a, original_name="roto.xlsx")
+        item.file.save("roto.xlsx", ContentFile(b"this is not a zip"))
+        catalog_upload_process(upload=item)
+        item.refresh_from_db()
     assert item.status == CatalogUpload.Status.FAILED
     assert "xlsx" in item.error_message
 

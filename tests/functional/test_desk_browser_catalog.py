@@ -27,6 +27,9 @@ def test_tenant_admin_uploads_a_catalog_and_follows_its_progress(page, live_app)
     loads: list[str] = []
     page.on("load", lambda p: loads.append(p.url))
     page.click("input[name=_save]")
+    expect(page).to_have_url(re.compile(r"/admin/catalog/catalogupload/preview/[\w-]+/$"))
+    loads.clear()  # from the upload's own page on
+    page.click("input[name=_import]")  # the preview's own flow: test_desk_browser_upload_preview
 
     expect(page).to_have_url(re.compile(r"/admin/catalog/catalogupload/\d+/change/$"))
     status = page.locator(".field-status .readonly")
