@@ -224,7 +224,10 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
                 role=Message.Role.ASSISTANT,
                 content=result.reply,
                 answer_mode=result.mode,
-                metadata=result.metadata or None,
+                # The reply that announces a handoff goes out although the bot is done.
+                metadata={**result.metadata, "handoff": True}
+                if state.handoff_reason
+                else result.metadata or None,
             )
         _record_usage(state.tenant, conversation, message, result.steps)
         if on_bot and result.mode == "fallback" and not state.handoff_reason:

@@ -74,7 +74,8 @@ def route_of(conversation_id: int) -> ConversationRoute | None:
 def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | None:
     """Take a pending reply that is due for sending, or None when it is not ours to send.
 
-    A bot reply whose conversation a rep took over in the meantime is not sent.
+    A bot reply whose conversation a rep took over in the meantime is not sent; the reply
+    of the turn that handed the conversation off (``metadata["handoff"]``) is.
     """
     with transaction.atomic():
         if not message_sending_claim(message_id=message_id):
@@ -82,7 +83,13 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
         message = Message.objects.select_related("conversation", "author").get(pk=message_id)
         route = route_of(message.conversation_id)
         bot_reply = message.role == Message.Role.ASSISTANT
-        if bot_reply and message.conversation.status != Conversation.Status.ACTIVE:
+        announces_handoff = isinstance(message.metadata, dict) and message.metadata.get("handoff")
+        status = message.conversation.status
+        if (
+            bot_reply
+            and status != Conversation.Status.ACTIVE
+            and not (announces_handoff and status == Conversation.Status.HANDED_OFF)
+        ):
             _fail(message, "not sent: a sales rep took over the conversation", flag=False)
             return None
         channel = message.conversation.channel
