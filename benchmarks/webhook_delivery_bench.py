@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.burst import BurstApp, Database
+from tests.burst import BurstApp, Database, cpu_seconds
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 MARIADB_URL = "mysql://root@127.0.0.1:3306/bench_webhooks"
@@ -133,10 +133,17 @@ def run(
     for _ in range(args.workers):
         app.start_worker()
     try:
+        receiver.wait_for(lambda got: len(got) > 0, timeout=args.timeout)
+        cpu_from, counted_from = (
+            sum(cpu_seconds(w.pid) for w in app.workers),
+            len(receiver.received),
+        )
         done = receiver.wait_for(
             lambda got: len({r.event_id for r in got}) >= args.events, timeout=args.timeout
         )
         finished = time.time()
+        cpu = sum(cpu_seconds(w.pid) for w in app.workers) - cpu_from
+        counted = len(receiver.received) - counted_from
         time.sleep(1.0)  # anything sent twice shows up now
     finally:
         app.stop()
@@ -161,6 +168,10 @@ def run(
     print(
         f"from the workers' start: {finished - started:.2f} s "
         f"({len(ids) / max(finished - started, 1e-9):.1f} events/s, start-up included)"
+    )
+    print(
+        f"worker CPU while delivering: {cpu:.1f} s for {counted} events, "
+        f"{cpu / max(counted, 1) * 1000:.1f} ms per event (both processes)"
     )
     print(
         f"requests {len(received)}, duplicates {len(received) - len(ids)}, "
