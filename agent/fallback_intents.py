@@ -253,10 +253,11 @@ _PERSON = (
 _HUMAN = re.compile(
     r"\b(?:hablar|conversar|comunicarme|contactar|chatear|talk|speak|chat|falar)\s+"
     rf"(?:con|a|to|with|com)\s+{_PERSON}"
-    r"|\b(?:pasame|paseme|pasadme|pongame|ponme|comuniqueme|comunicame)\s+con\b"
+    r"|\b(?:pasame|paseme|pasadme|pongame|ponme|comuniqueme|comunicame|me\s+pasa[ns]?|"
+    rf"me\s+pone[ns]?)\s+con\b(?:\s+{_PERSON})?"
     r"|\b(?:que\s+me\s+llamen?|llamame|llameme|llamenme|me\s+pueden?\s+llamar|"
     r"pueden?\s+llamarme|podeis\s+llamarme|call\s+me|give\s+me\s+a\s+call|phone\s+me|ring\s+me|"
-    r"me\s+ligue[m]?|ligue-me)\b"
+    rf"me\s+ligue[m]?|ligue-me)\b(?:\s+{_PERSON})?"
     r"|\b(?:persona\s+real|atencion\s+humana|agente\s+humano|real\s+person|live\s+agent|"
     r"live\s+person|a\s+human|un\s+humano)\b"
 )
@@ -279,7 +280,8 @@ mi my meu minha es is e email e-mail mail correo telefono phone movil number num
     pls tambien also si yes no vale ok sure claro bueno well so pues entonces then
     hola gracias thanks son are sou soy im am i me le te lo it this esto eso that ese
     tengo have has tiene tenemos our nuestro nuestra su your tu hasta under up below less
-    than menos mas more maximo max unos unas about approximately tienen do does"""
+    than menos mas more maximo max unos unas about approximately tienen do does there
+all everyone todos folks mejor better rather actually realidad"""
 _FILLER = frozenset(_FILLER_TEXT.split())
 
 
