@@ -70,14 +70,18 @@ def inbox_contact(
 
 
 def inbox_status(conversation: Conversation) -> SafeString:
-    """A short badge: "Needs a rep" when flagged (the reason on hover), else who has it."""
+    """A short badge: "Flagged" when flagged (the reason on hover), else who has it."""
     short = {
         Conversation.Status.ACTIVE: pgettext("conversation status", "Bot"),
         Conversation.Status.HANDED_OFF: pgettext("conversation status", "With a rep"),
         Conversation.Status.CLOSED: pgettext("conversation status", "Closed"),
     }
     flagged = conversation.needs_attention
-    label = _("Needs a rep") if flagged else short.get(conversation.status, conversation.status)
+    label = (
+        pgettext("conversation status", "Flagged")
+        if flagged
+        else short.get(conversation.status, conversation.status)
+    )
     reason = (conversation.attention_reason or _("needs a rep")) if flagged else ""
     return render(
         "conversation_inbox_status",

@@ -353,7 +353,7 @@ def test_the_list_is_one_line_per_conversation_and_visitors_differ(client, tenan
         assert f'<strong class="desk-who desk-anonymous">{label}</strong>' in html
     assert '<strong class="desk-who">Laura Gómez</strong>' in html
     # The flag's whole reason is on hover; the badge is short.
-    assert 'title="handoff requested: quiere una persona y un presupuesto">⚑ Needs a rep' in html
+    assert 'title="handoff requested: quiere una persona y un presupuesto">⚑ Flagged' in html
     for column in ("contact_line", "status_flag", "assigned_rep_name", "unread", "last_activity"):
         assert f"column-{column}" in html
     assert "column-company" not in html and "column-last_message" not in html
