@@ -33,6 +33,7 @@ from agent.language import detect_language
 from agent.prompt import ProductBrief
 from catalog.models import Product
 from catalog.search import search
+from catalog.text import words
 from crm.models import Message, Platform
 from tenants.wording import default_text, tenant_text
 
@@ -138,12 +139,20 @@ def rank_products(products: list[Product], budget: Budget | None) -> _Ranked:
 
 
 def _search_products(state: TurnState, query: str) -> list[Product]:
+    """The catalog's matches for the need, the ones that share the most words of it in
+    their SKU, name or category first (the search order otherwise); a match that shares
+    none is left out when others do (the search always fills its ``k``)."""
     hits = search(tenant=state.tenant, query=query, k=max(CANDIDATES, MAX_PRODUCTS))
     rows = Product.objects.filter(pk__in=[h.product_id for h in hits], is_active=True).only(
-        "sku", "name", "price", "currency", "url"
+        "sku", "name", "category", "price", "currency", "url"
     )
     by_id = {p.pk: p for p in rows}
-    return [by_id[h.product_id] for h in hits if h.product_id in by_id]
+    found = [by_id[h.product_id] for h in hits if h.product_id in by_id]
+    wanted = set(words(query))
+    shared = {p.pk: len(wanted & set(words(f"{p.sku} {p.name} {p.category}"))) for p in found}
+    if any(shared.values()):
+        found = [p for p in found if shared[p.pk]]
+    return sorted(found, key=lambda p: -shared[p.pk])  # stable: search order among equals
 
 
 def _clear_staged(state: TurnState) -> None:
