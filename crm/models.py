@@ -58,7 +58,11 @@ class Company(TenantOwnedModel):
             _unique_when_set("fiscal_id", name="company_unique_fiscal_id_per_tenant"),
             _unique_when_set("crm_company_id", name="company_unique_crm_id_per_tenant"),
         ]
-        indexes = [models.Index(fields=["tenant", "name"], name="company_tenant_name")]
+        indexes = [
+            models.Index(fields=["tenant", "name"], name="company_tenant_name"),
+            # The REST API's pages and incremental sync: (updated_at, id) in a tenant.
+            models.Index(fields=["tenant", "updated_at"], name="company_tenant_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -77,6 +81,7 @@ class CompanyDivision(TenantOwnedModel):
             ),
             _unique_when_set("crm_division_id", name="division_unique_crm_id_per_tenant"),
         ]
+        indexes = [models.Index(fields=["tenant", "updated_at"], name="division_tenant_updated")]
 
     def __str__(self) -> str:
         return f"{self.company.name} / {self.name}"
@@ -118,6 +123,7 @@ class Contact(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "email"], name="contact_tenant_email"),
             models.Index(fields=["tenant", "full_name"], name="contact_tenant_name"),
+            models.Index(fields=["tenant", "updated_at"], name="contact_tenant_updated"),
         ]
 
     def __str__(self) -> str:
@@ -188,6 +194,7 @@ class Conversation(AssignedRepMixin, TenantOwnedModel):
                 fields=["tenant", "status", "-last_activity_at"], name="conv_tenant_status_activity"
             ),
             models.Index(fields=["tenant", "-last_activity_at"], name="conv_tenant_activity"),
+            models.Index(fields=["tenant", "updated_at"], name="conv_tenant_updated"),
         ]
 
     def __str__(self) -> str:
@@ -339,6 +346,7 @@ class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
             models.Index(
                 fields=["tenant", "status", "-created_at"], name="opp_tenant_status_created"
             ),
+            models.Index(fields=["tenant", "updated_at"], name="opp_tenant_updated"),
         ]
 
     def __str__(self) -> str:
