@@ -1,7 +1,9 @@
 """The catalog upload's preview in real Chromium: a tenant admin sees the formats, the
 columns and the sample on the upload page, uploads a CSV with one bad row, sees every row
 and the error on its row number before anything is imported, imports without uploading
-again, and the good products are then in the catalog."""
+again, and the good products are then in the catalog.
+
+``SAVE_SCREENSHOTS=1`` refreshes the README's docs/screenshots/admin-catalog-upload.png."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from tests.functional.browser import app_env, browser, live_app, login, page  # noqa: F401
+from tests.functional.browser import ROOT, app_env, browser, live_app, login, page  # noqa: F401
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 CSV = (
     "sku;nombre;precio;moneda;categoría\n"
@@ -60,11 +64,8 @@ def test_upload_preview_then_import(page, live_app):  # noqa: F811
     expect(bad).to_have_class(re.compile("upload-state-error"))
     expect(bad.locator(".upload-reason")).to_have_text("missing name")
     expect(page.locator('#upload-preview tr[data-row="2"] .upload-state')).to_have_text("new")
-    if os.environ.get("SCREENSHOTS_DIR"):  # make screenshots: the README's picture
-        page.screenshot(
-            path=str(Path(os.environ["SCREENSHOTS_DIR"]) / "admin-catalog-upload.png"),
-            full_page=True,
-        )
+    if os.environ.get("SAVE_SCREENSHOTS"):  # the README's picture
+        page.screenshot(path=str(SCREENSHOTS / "admin-catalog-upload.png"), full_page=True)
     # nothing imported yet
     page.goto(f"{live_app.url}/admin/catalog/product/?q=PV-")
     expect(page.locator("#result_list")).to_have_count(0)

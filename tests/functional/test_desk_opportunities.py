@@ -173,12 +173,13 @@ def test_list_shows_the_columns_and_counts(client, desk, teammate):
     html = response.content.decode()
     assert '<td class="field-recommendation_count">2</td>' in html
     assert '<td class="field-recommendation_count">0</td>' in html
-    assert '<td class="field-company_division">Aguas del Valle S.A. / Lab Aguas</td>' in html
-    assert '<td class="field-contact_name">Laura Gómez</td>' in html
-    assert '<td class="field-assigned_rep_name">rep@alpha.example</td>' in html
     assert (
-        "Medir turbidez 0-100 NTU en la planta de agua potable de la ciudad, con registr…" in html
-    )
+        '<td class="field-contact_name">Laura Gómez'
+        '<span class="desk-sub">Aguas del Valle S.A. / Lab Aguas</span></td>'
+    ) in html
+    assert '<td class="field-contact_name">@Pedro</td>' in html  # no company
+    assert '<td class="field-assigned_rep_name">rep@alpha.example</td>' in html
+    assert "Medir turbidez 0-100 NTU en la planta de agua potable de la ciudad, c…" in html
     assert "alarma por correo" not in html  # truncated
     assert '<td class="field-age">3\xa0days</td>' in html
     assert "Needs an expert" in html
