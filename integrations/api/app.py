@@ -91,6 +91,8 @@ class RestApi(NinjaAPI):
                     wanted["404"] = "Not found in this tenant."
                 if method in ("post", "put", "patch"):
                     wanted.update(BODY_PROBLEMS)
+                if method == "put":
+                    wanted["409"] = "A concurrent request changed the same record: send it again."
                 for status, description in wanted.items():
                     responses[status] = {"description": description, "content": problem}
         return schema
