@@ -57,3 +57,8 @@ WEBHOOK_RETRY_SCHEDULE = [0.05, 0.1]
 WEBHOOK_RETRY_WINDOW = 5.0
 WEBHOOK_CONNECT_TIMEOUT = 2.0
 WEBHOOK_READ_TIMEOUT = 2.0
+
+# Pages without a member (the sign-in, operators) read English in tests, the language the
+# assertions are written in; members read their own or their tenant's
+# (tests/functional/test_desk_i18n.py checks the Spanish default and Accept-Language).
+LANGUAGE_CODE = "en"

@@ -43,6 +43,7 @@ from desk.selectors import (
     inbox_tenant_for_watcher,
 )
 from desk.services import conversation_mark_read
+from tenants.language import member_language
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 from tenants.selectors import membership_for_user
@@ -54,20 +55,16 @@ NOTIFY_EVENTS = frozenset({"created", "flagged", "handed_off"})
 
 
 def _member_language(user: Any) -> str:
-    """The language of the member's desk (theirs, else their tenant's), else the default."""
-    membership = membership_for_user(user=user)
-    offered = {code for code, _name in settings.LANGUAGES}
-    if membership is not None:
-        for code in (membership.language, membership.tenant.default_language):
-            if code in offered:
-                return str(code)
-    return str(settings.LANGUAGE_CODE)
+    """The language of the member's desk (theirs, else their tenant's, as the pages'
+    ``tenants.language`` middleware picks it), else the default."""
+    return member_language(membership_for_user(user=user)) or str(settings.LANGUAGE_CODE)
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
     tenant: Tenant | None = None
     conversation_id: int = 0
     group: str = ""
+    language: str = ""
 
     async def connect(self) -> None:
         conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
@@ -79,6 +76,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.tenant = conversation.tenant
         self.conversation_id = conversation.pk
+        # The rows speak the member's language, as the page does (tenants.language).
+        self.language = await database_sync_to_async(_member_language)(self.scope.get("user"))
         self.group = conversation_group(
             tenant_id=conversation.tenant_id, conversation_id=conversation.pk
         )
@@ -95,15 +94,18 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def conversation_message(self, event: dict[str, Any]) -> None:
         if self.tenant is None:
             return
-        row = await database_sync_to_async(conversation_message_row)(
-            tenant=self.tenant,
-            conversation_id=self.conversation_id,
-            message_id=int(event["message_id"]),
-        )
+        row = await database_sync_to_async(self._row)(int(event["message_id"]))
         if row is not None:
             await self.send_json({"type": "message", "message": row})
             if row["role"] == Message.Role.USER:
                 await database_sync_to_async(self._mark_read)()
+
+    def _row(self, message_id: int) -> Any:
+        assert self.tenant is not None
+        with translation.override(self.language or None):
+            return conversation_message_row(
+                tenant=self.tenant, conversation_id=self.conversation_id, message_id=message_id
+            )
 
     def _mark_read(self) -> None:
         user = self.scope.get("user")
