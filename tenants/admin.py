@@ -19,10 +19,12 @@ from tenants.services import (
     membership_set_role,
     tenant_update,
 )
+from tenants.wording_form import TenantForm, wording_fieldsets
 
 
 @admin.register(Tenant)
 class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
+    form = TenantForm  # the fallback wording as one text box per text (tenants.wording_form)
     list_display = ["name", "slug", "is_active", "default_language", "created_at"]
     list_filter = ["is_active", "default_language"]
     search_fields = ["name", "slug"]
@@ -31,6 +33,7 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
         "slug",
         "is_active",
         "default_language",
+        "formality",
         "persona",
         "sales_instructions",
         "logo",
@@ -44,6 +47,9 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
         if tenant is not None:
             return queryset.filter(pk=tenant.pk)
         return queryset if request.user.is_superuser else queryset.none()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [(None, {"fields": self.fields}), *wording_fieldsets()]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
