@@ -30,6 +30,11 @@
     var pollTimer = null;
     var fetching = false;
 
+    function phrase(name, fallback) {
+      // The page's language: the template puts the translated sentences in data-say-*.
+      return box.getAttribute("data-say-" + name) || fallback;
+    }
+
     function say(text) {
       if (status) { status.textContent = text; }
     }
@@ -116,7 +121,7 @@
 
     function connect() {
       if (!wsPath || !("WebSocket" in window)) {
-        say("Refreshing every few seconds.");
+        say(phrase("polling", "Refreshing every few seconds."));
         schedulePoll();
         return;
       }
@@ -124,7 +129,7 @@
       socket = new WebSocket(scheme + window.location.host + wsPath);
       socket.addEventListener("open", function () {
         backoff = 1000;
-        say("Live: new messages appear here as they arrive.");
+        say(phrase("live", "Live: new messages appear here as they arrive."));
         refresh().then(schedulePoll);
       });
       socket.addEventListener("message", function (event) {
@@ -137,7 +142,7 @@
       });
       socket.addEventListener("close", function () {
         socket = null;
-        say("Reconnecting… (refreshing every few seconds meanwhile)");
+        say(phrase("reconnecting", "Reconnecting… (refreshing every few seconds meanwhile)"));
         schedulePoll();
         window.setTimeout(connect, backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
