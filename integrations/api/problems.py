@@ -83,29 +83,30 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def problem_handlers_install(api: NinjaAPI) -> None:
-    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # ninja types a handler's exception as "the class or an instance": ours get instances.
+    def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(422, "invalid request", errors=field_errors(exc.errors))
 
-    def on_authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    def on_authentication(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(
             401, "missing or invalid API key (Authorization: Bearer <key>, or X-API-Key)"
         )
 
-    def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    def on_throttled(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(429, "rate limit reached for this API key: retry after the wait")
 
-    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(
             exc.status_code, str(exc), errors=getattr(exc, "errors", None) or None
         )
 
-    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(404, "not found in this tenant")
 
-    def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    def on_denied(request: HttpRequest, exc: Any) -> HttpResponse:
         return problem_response(403, "this API key may not do that")
 
-    def on_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_error(request: HttpRequest, exc: Any) -> HttpResponse:
         logger.exception("REST API: unexpected error on %s %s", request.method, request.path)
         return problem_response(500, "internal error: it was logged; try again later")
 
