@@ -23,7 +23,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog.columns import COLUMNS, FORMATS, sample_table
 from catalog.models import CatalogUpload, Product, SynonymGroup
@@ -69,15 +70,16 @@ class ProductAdmin(TenantOwnedAdmin):
             rows = [p for p in queryset if p.tenant_id == tenant_id]
             products_soft_delete(tenant=rows[0].tenant, products=rows)
 
-    @admin.action(description="Restore selected deleted rows", permissions=["change"])
+    @admin.action(description=_("Restore selected deleted rows"), permissions=["change"])
     def restore_selected(self, request: HttpRequest, queryset: Any) -> None:
         count = 0
         for tenant_id in set(queryset.values_list("tenant_id", flat=True)):
             rows = [p for p in queryset if p.tenant_id == tenant_id]
             count += products_restore(tenant=rows[0].tenant, products=rows)
-        self.message_user(request, f"Restored {count} product(s).", messages.SUCCESS)
+        restored = ngettext("Restored %(count)s product.", "Restored %(count)s products.", count)
+        self.message_user(request, restored % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description="Reindex selected products for search", permissions=["change"])
+    @admin.action(description=_("Reindex selected products for search"), permissions=["change"])
     def reindex_selected(self, request: HttpRequest, queryset: Any) -> None:
         from catalog.index import index_upsert
 
@@ -85,7 +87,8 @@ class ProductAdmin(TenantOwnedAdmin):
         for tenant_id in set(queryset.values_list("tenant_id", flat=True)):
             rows = [p for p in queryset if p.tenant_id == tenant_id]
             count += index_upsert(tenant=rows[0].tenant, products=rows)
-        self.message_user(request, f"Reindexed {count} product(s).", messages.SUCCESS)
+        done = ngettext("Reindexed %(count)s product.", "Reindexed %(count)s products.", count)
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(SynonymGroup)
@@ -109,11 +112,14 @@ class CatalogUploadForm(forms.ModelForm):
         suffix = Path(upload.name).suffix.lower()
         if suffix not in ALLOWED_SUFFIXES:
             raise forms.ValidationError(
-                f"Upload a .csv, .xlsx or .json file (got {suffix or 'no extension'})."
+                gettext("Upload a .csv, .xlsx or .json file (got %(suffix)s).")
+                % {"suffix": suffix or gettext("no extension")}
             )
         if upload.size > settings.CATALOG_UPLOAD_MAX_BYTES:
             limit = settings.CATALOG_UPLOAD_MAX_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The file is larger than {limit} MB.")
+            raise forms.ValidationError(
+                gettext("The file is larger than %(limit)s MB.") % {"limit": limit}
+            )
         return upload
 
 
@@ -163,47 +169,61 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_view_permission(request, obj) or super().has_change_permission(request)
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress(self, obj: CatalogUpload) -> str:
         return format_html(
-            '<progress max="100" value="{}" data-upload-status="{}"></progress> {}% '
-            "({} of {} rows)",
+            '<progress max="100" value="{}" data-upload-status="{}"></progress> {}',
             obj.progress_percent,
             obj.status,
-            obj.progress_percent,
-            obj.processed_rows,
-            obj.total_rows,
+            gettext("%(percent)s%% (%(done)s of %(total)s rows)")
+            % {
+                "percent": obj.progress_percent,
+                "done": obj.processed_rows,
+                "total": obj.total_rows,
+            },
         )
 
-    @admin.display(description="result")
+    @admin.display(description=_("result"))
     def counts(self, obj: CatalogUpload) -> str:
-        return format_html(
-            "{} created, {} updated, {} unchanged, {} deactivated, {} failed",
-            obj.created_count,
-            obj.updated_count,
-            obj.unchanged_count,
-            obj.deactivated_count,
-            obj.failed_count,
-        )
+        return gettext(
+            "%(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+            "%(deactivated)s deactivated, %(failed)s failed"
+        ) % {
+            "created": obj.created_count,
+            "updated": obj.updated_count,
+            "unchanged": obj.unchanged_count,
+            "deactivated": obj.deactivated_count,
+            "failed": obj.failed_count,
+        }
 
-    @admin.display(description="row errors")
+    @admin.display(description=_("row errors"))
     def error_report(self, obj: CatalogUpload) -> str:
         if not obj.errors:
-            return "None"
+            return gettext("None")
         url = reverse("admin:catalog_catalogupload_errors", args=[obj.pk])
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((e["row"], e.get("sku", ""), e["reason"]) for e in obj.errors[:100]),
         )
-        more = f"<p>Showing 100 of {obj.failed_count}.</p>" if obj.failed_count > 100 else ""
+        more = (
+            format_html(
+                "<p>{}</p>", gettext("Showing 100 of %(count)s.") % {"count": obj.failed_count}
+            )
+            if obj.failed_count > 100
+            else ""
+        )
         return format_html(
-            '<p><a href="{}" class="button">Download the error report (CSV)</a></p>'
-            '<table class="upload-errors"><thead><tr><th>row</th><th>sku</th><th>reason</th>'
+            '<p><a href="{}" class="button">{}</a></p>'
+            '<table class="upload-errors"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
             "</tr></thead><tbody>{}</tbody></table>{}",
             url,
+            gettext("Download the error report (CSV)"),
+            gettext("row"),
+            gettext("SKU"),
+            gettext("reason"),
             rows,
-            format_html(more) if more else "",
+            more,
         )
 
     # ---- step 1: the upload page, the file checked and previewed ----------------------
