@@ -180,9 +180,17 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code)
 
     async def _error(
-        self, code: schemas.ErrorCode, message: str, client_id: str | None = None, **params: int
+        self,
+        code: schemas.ErrorCode,
+        message: str,
+        client_id: str | None = None,
+        *,
+        retry_after: int | None = None,
+        max_chars: int | None = None,
     ) -> None:
-        error = schemas.Error(code=code, message=message, id=client_id, **params)
+        error = schemas.Error(
+            code=code, message=message, id=client_id, retry_after=retry_after, max_chars=max_chars
+        )
         await self.send_json(schemas.frame(error))
 
     async def _too_long(self, client_id: str | None = None) -> None:
