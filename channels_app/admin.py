@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from channels_app.services import (
@@ -27,19 +29,28 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     Kind.WIDGET: ("allowed_origins", "greeting", "color"),
     Kind.API: (),
 }
-KIND_HELP: dict[str, str] = {
-    Kind.TELEGRAM: "The token from @BotFather. The webhook secret is generated; "
-    "set_telegram_webhook registers both with Telegram.",
-    Kind.WHATSAPP: "From the Meta app: phone number id, a permanent access token and the "
-    "app secret (it signs the webhooks). The verify token is generated if left blank.",
-    Kind.WIDGET: "The sites allowed to embed the widget, one origin per line.",
+KIND_HELP: dict[str, Any] = {
+    Kind.TELEGRAM: _(
+        "The token from @BotFather. The webhook secret is generated; "
+        "set_telegram_webhook registers both with Telegram."
+    ),
+    Kind.WHATSAPP: _(
+        "From the Meta app: phone number id, a permanent access token and the "
+        "app secret (it signs the webhooks). The verify token is generated if left blank."
+    ),
+    Kind.WIDGET: _("The sites allowed to embed the widget, one origin per line."),
 }
 
 
 def copy_button(text: str) -> SafeString:
     """A button that copies ``text`` (static/desk/copy.js)."""
     return format_html(
-        '<button type="button" class="button desk-copy" data-copy="{}">Copy</button>', text
+        '<button type="button" class="button desk-copy" data-copy="{}" data-copied="{}" '
+        'data-prompt="{}">{}</button>',
+        text,
+        gettext("Copied"),
+        gettext("Copy this text:"),
+        gettext("Copy"),
     )
 
 
@@ -68,12 +79,12 @@ class ChannelAccountForm(forms.ModelForm):
             field.show_hidden_initial = False
             stored = bool(getattr(self.instance, name, ""))
             if self.instance.pk is None:
-                status = "Generated if left blank." if stored else "Not set."
+                status = gettext("Generated if left blank.") if stored else gettext("Not set.")
             else:
                 status = (
-                    "Set (hidden). Type a new value to replace it; leave blank to keep it."
+                    gettext("Set (hidden). Type a new value to replace it; leave blank to keep it.")
                     if stored
-                    else "Not set."
+                    else gettext("Not set.")
                 )
             field.help_text = f"{status} {field.help_text}".strip()
 
@@ -113,25 +124,27 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
     class Media:
         js = ["desk/copy.js"]
 
-    @admin.display(description="webhook URL")
+    @admin.display(description=_("webhook URL"))
     def webhook_url(self, obj: ChannelAccount) -> str:
         return _copyable(obj.public_endpoint())
 
-    @admin.display(description="verify token (paste it into Meta's webhook settings)")
+    @admin.display(description=_("verify token (paste it into Meta's webhook settings)"))
     def verify_token_for_meta(self, obj: ChannelAccount) -> str:
-        return _copyable(obj.verify_token) if obj.verify_token else "Not set."
+        return _copyable(obj.verify_token) if obj.verify_token else gettext("Not set.")
 
-    @admin.display(description="embed snippet (paste it before </body>)")
+    @admin.display(description=_("embed snippet (paste it before </body>)"))
     def embed_snippet(self, obj: ChannelAccount) -> str:
         return _copyable(obj.embed_snippet())
 
-    @admin.display(description="API key")
+    @admin.display(description=_("API key"))
     def api_key_status(self, obj: ChannelAccount) -> str:
         if not obj.api_key_hash:
-            return "Not set: use the “Rotate the API key” action in the list."
+            return gettext("Not set: use the “Rotate the API key” action in the list.")
         return format_html(
-            "Set: it starts with <code>{}…</code> (only its hash is stored). "
-            "Lost it? Rotate it with the action in the list.",
+            gettext(
+                "Set: it starts with <code>{}…</code> (only its hash is stored). "
+                "Lost it? Rotate it with the action in the list."
+            ),
             obj.api_key_prefix,
         )
 
@@ -146,7 +159,8 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
                         Kind(kind).label,
                         {
                             "fields": list(fields),
-                            "description": f"{KIND_HELP[kind]} Used only by this kind.",
+                            "description": f"{KIND_HELP[kind]} "
+                            + gettext("Used only by this kind."),
                         },
                     )
                     for kind, fields in KIND_FIELDS.items()
@@ -162,12 +176,12 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
             connect.append("api_key_status")
         fieldsets: list[Any] = [
             (None, {"fields": [*tenant, "kind", "name", "is_active", "key"]}),
-            ("Connect", {"fields": connect}),
+            (gettext("Connect"), {"fields": connect}),
         ]
         if KIND_FIELDS[obj.kind]:
             fieldsets.append(
                 (
-                    "Settings",
+                    gettext("Settings"),
                     {"fields": list(KIND_FIELDS[obj.kind]), "description": KIND_HELP[obj.kind]},
                 )
             )
@@ -191,17 +205,22 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
         self.message_user(
             request,
             format_html(
-                "{} API key of “{}”: {} Copy it now: it is shown only this once.{}",
-                "New" if rotated else "The",
-                obj.name,
+                "{} {} {}{}",
+                (
+                    gettext("New API key of “%(name)s”:")
+                    if rotated
+                    else gettext("The API key of “%(name)s”:")
+                )
+                % {"name": obj.name},
                 _copyable(api_key),
-                " The previous key no longer works." if rotated else "",
+                gettext("Copy it now: it is shown only this once."),
+                " " + gettext("The previous key no longer works.") if rotated else "",
             ),
             messages.WARNING,
         )
 
     @admin.action(
-        description="Rotate the API key of selected CRM API accounts (shows the new key once)",
+        description=_("Rotate the API key of selected CRM API accounts (shows the new key once)"),
         permissions=["change"],
     )
     def rotate_api_key(self, request: HttpRequest, queryset: Any) -> None:
@@ -215,7 +234,8 @@ class ChannelAccountAdmin(TenantOwnedAdmin):
         if skipped:
             self.message_user(
                 request,
-                f"Skipped {skipped} account(s) that are not CRM API accounts.",
+                gettext("Skipped %(count)s account(s) that are not CRM API accounts.")
+                % {"count": skipped},
                 messages.INFO,
             )
 

@@ -44,10 +44,10 @@
     var text = button.getAttribute("data-copy");
     copy(text).then(function (copied) {
       if (!copied) {
-        window.prompt("Copy this text:", text);
+        window.prompt(button.getAttribute("data-prompt") || "Copy this text:", text);
         return;
       }
-      button.textContent = "Copied";
+      button.textContent = button.getAttribute("data-copied") || "Copied";
       button.setAttribute("aria-live", "polite");
       window.setTimeout(function () {
         button.textContent = button.dataset.label;
