@@ -156,6 +156,11 @@ class OpportunityForm(TenantOwnedForm):
         fields = "__all__"
         localized_fields = ["value"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "value" in self.fields:
+            self.fields["value"].help_text = _("The expected deal value, in its currency.")
+
     def clean_value(self) -> Decimal | None:
         value = self.cleaned_data.get("value")
         if value is not None and value < 0:
