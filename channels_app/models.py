@@ -6,8 +6,10 @@ import hashlib
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from tenants.fields import EncryptedTextField
+from tenants.i18n import label_model
 from tenants.models import TenantOwnedModel
 from tenants.public_urls import public_url, public_websocket_url
 from tenants.redaction import redact
@@ -36,21 +38,21 @@ class ChannelAccount(TenantOwnedModel):
     """
 
     class Kind(models.TextChoices):
-        TELEGRAM = "telegram", "Telegram bot"
-        WHATSAPP = "whatsapp", "WhatsApp number"
-        WIDGET = "widget", "Web widget"
-        API = "api", "CRM API"
+        TELEGRAM = "telegram", _("Telegram bot")
+        WHATSAPP = "whatsapp", _("WhatsApp number")
+        WIDGET = "widget", _("Web widget")
+        API = "api", _("CRM API")
 
     SECRET_FIELDS = ("bot_token", "webhook_secret", "access_token", "app_secret", "verify_token")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    name = models.CharField(max_length=100, help_text="For you: e.g. 'Ventas Colombia'.")
+    name = models.CharField(max_length=100, help_text=_("For you: e.g. 'Ventas Colombia'."))
     key = models.CharField(
         max_length=64,
         unique=True,
         default=new_key,
         editable=False,
-        help_text="Public key in the webhook URL or the widget's script tag.",
+        help_text=_("Public key in the webhook URL or the widget's script tag."),
     )
     is_active = models.BooleanField(default=True)
     # Telegram
@@ -59,7 +61,7 @@ class ChannelAccount(TenantOwnedModel):
         max_length=256,
         blank=True,
         default=new_secret,
-        help_text="Telegram sends it back in X-Telegram-Bot-Api-Secret-Token.",
+        help_text=_("Telegram sends it back in X-Telegram-Bot-Api-Secret-Token."),
     )
     # WhatsApp Cloud API
     phone_number_id = models.CharField(max_length=64, blank=True)
@@ -68,10 +70,12 @@ class ChannelAccount(TenantOwnedModel):
     verify_token = EncryptedTextField(max_length=200, blank=True, default=new_secret)
     # Web widget
     allowed_origins = models.TextField(
-        blank=True, help_text="One origin per line, e.g. https://www.example.com"
+        blank=True, help_text=_("One origin per line, e.g. https://www.example.com")
     )
     greeting = models.CharField(max_length=500, blank=True)
-    color = models.CharField(max_length=7, default="#0b6e4f", help_text="Bubble colour (#rrggbb).")
+    color = models.CharField(
+        max_length=7, default="#0b6e4f", help_text=_("Bubble colour (#rrggbb).")
+    )
     # CRM API
     api_key_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
@@ -137,7 +141,7 @@ class ConversationRoute(TenantOwnedModel):
     )
     account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="routes")
     address = models.CharField(
-        max_length=128, help_text="Telegram chat id, WhatsApp wa_id, widget visitor id."
+        max_length=128, help_text=_("Telegram chat id, WhatsApp wa_id, widget visitor id.")
     )
 
     def __str__(self) -> str:
@@ -154,12 +158,12 @@ class InboundEvent(TenantOwnedModel):
     """
 
     account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
-    external_id = models.CharField(max_length=255, help_text="The provider's id, namespaced.")
-    address = models.CharField(max_length=128, help_text="The chat: where replies go.")
-    text = models.TextField(help_text="What the bot reads, or '[photo]' for what it cannot.")
-    readable = models.BooleanField(default=True, help_text="False: answered with a note.")
+    external_id = models.CharField(max_length=255, help_text=_("The provider's id, namespaced."))
+    address = models.CharField(max_length=128, help_text=_("The chat: where replies go."))
+    text = models.TextField(help_text=_("What the bot reads, or '[photo]' for what it cannot."))
+    readable = models.BooleanField(default=True, help_text=_("False: answered with a note."))
     display_name = models.CharField(max_length=200, blank=True)
-    language = models.CharField(max_length=16, blank=True, help_text="The platform's hint.")
+    language = models.CharField(max_length=16, blank=True, help_text=_("The platform's hint."))
     metadata = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -177,3 +181,46 @@ class InboundEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.external_id} ({'processed' if self.processed_at else 'waiting'})"
+
+
+# The names the desk shows, translated (tenants.i18n: no migration changes).
+label_model(
+    ChannelAccount,
+    {
+        "kind": _("kind"),
+        "key": _("key"),
+        "bot_token": _("bot token"),
+        "webhook_secret": _("webhook secret"),
+        "phone_number_id": _("phone number id"),
+        "access_token": _("access token"),
+        "app_secret": _("app secret"),
+        "verify_token": _("verify token"),
+        "allowed_origins": _("allowed origins"),
+        "greeting": _("greeting"),
+        "color": _("color"),
+    },
+    name=_("channel account"),
+    plural=_("channel accounts"),
+)
+label_model(
+    ConversationRoute,
+    {"conversation": _("conversation"), "account": _("account"), "address": _("address")},
+    name=_("conversation route"),
+    plural=_("conversation routes"),
+)
+label_model(
+    InboundEvent,
+    {
+        "account": _("account"),
+        "external_id": _("external id"),
+        "address": _("address"),
+        "text": _("text"),
+        "readable": _("readable"),
+        "display_name": _("display name"),
+        "language": _("language"),
+        "metadata": _("metadata"),
+        "processed_at": _("processed at"),
+    },
+    name=_("inbound event"),
+    plural=_("inbound events"),
+)
