@@ -31,7 +31,7 @@ def chat(monkeypatch, *args, lines):
 def test_chat_without_a_key_answers_from_the_catalog(shop, monkeypatch, settings):
     settings.LLM_API_KEY = ""
     out, err = chat(monkeypatch, shop.slug, lines=["Necesito medir turbidez", "/quit"])
-    assert "bot> Gracias por tu mensaje" in out and "HL-TUR-5200" in out
+    assert "bot> Gracias por su mensaje" in out and "HL-TUR-5200" in out  # usted: the default
     assert "[fallback: no LLM API key configured" in err
     with tenant_scope(shop):
         conversation = Conversation.objects.get()
