@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationsConfig(AppConfig):
@@ -10,7 +11,7 @@ class IntegrationsConfig(AppConfig):
     """
 
     name = "integrations"
-    verbose_name = "Integrations"
+    verbose_name = _("Integrations")
 
     def ready(self) -> None:
         from crm.events import event_subscribe
