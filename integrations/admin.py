@@ -151,7 +151,7 @@ class WebhookEndpointAdmin(TenantOwnedAdmin):
 
 class WebhookAttemptInline(TenantOwnedInline):
     model = WebhookAttempt
-    fields = ["number", "created_at", "ok", "status_code", "duration_ms", "error", "response"]
+    fields = ("number", "created_at", "ok", "status_code", "duration_ms", "error", "response")
     readonly_fields = fields
     can_delete = False
 

@@ -109,9 +109,10 @@ def webhook_endpoint_create(
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """A new signing secret for ``endpoint``; returns it once. The old one stops at once."""
-    endpoint.secret = new_webhook_secret()
+    secret = new_webhook_secret()
+    endpoint.secret = secret
     endpoint.save(update_fields=["secret", "updated_at"])
-    return endpoint.secret
+    return secret
 
 
 def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> None:

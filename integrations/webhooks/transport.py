@@ -71,11 +71,11 @@ async def webhook_post(url: str, body: bytes, headers: dict[str, str]) -> Attemp
     """POST ``body`` (JSON) with ``headers`` to ``url`` once."""
     connect, read = settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT
     timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
-    sent = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **headers,
-    }
+    sent: list[tuple[bytes | str, bytes | str]] = [
+        ("Content-Type", "application/json"),
+        ("User-Agent", USER_AGENT),
+        *headers.items(),
+    ]
     started = time.monotonic()
 
     def elapsed() -> int:
