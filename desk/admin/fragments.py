@@ -18,7 +18,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from crm.models import (
     Contact,
@@ -29,7 +29,7 @@ from crm.models import (
 )
 
 EMPTY = "—"
-NO_REASON = "needs a rep"
+NO_REASON = gettext_lazy("needs a rep")
 
 
 def render(name: str, context: Mapping[str, Any]) -> SafeString:
@@ -123,7 +123,7 @@ def inbox_when(when: datetime | None) -> str:
 
 def attention(conversation: Conversation) -> str:
     if not conversation.needs_attention:
-        return "Not flagged."
+        return _("Not flagged.")
     return render("flag", {"reason": conversation.attention_reason or NO_REASON})
 
 

@@ -30,7 +30,7 @@ from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin_base import CrmRecordAdmin
@@ -89,7 +89,7 @@ def _status_label(value: str) -> str:
 class AssignedRepFilter(admin.SimpleListFilter):
     """The tenant's members only (never another tenant's users), and the unassigned."""
 
-    title = "assigned rep"
+    title = _("assigned rep")
     parameter_name = "rep"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -176,7 +176,7 @@ class OpportunityForm(TenantOwnedForm):
         return currency
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("value") is not None and not cleaned.get("currency"):
             self.add_error("currency", gettext("Give the currency of the value."))
         return cleaned
@@ -197,7 +197,7 @@ class RecommendationInline(TenantOwnedInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("product")
 
-    @admin.display(description="product")
+    @admin.display(description=_("product"))
     def product_link(self, obj: OpportunityProductRecommendation) -> str:
         return fragments.product_link(obj)
 
@@ -349,7 +349,7 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
 
     # ---- the page -----------------------------------------------------------------
 
-    @admin.display(description="CRM ids")
+    @admin.display(description=_("CRM ids"))
     def crm_ids(self, obj: LeadOpportunity) -> str:
         return fragments.crm_ids(obj.contact)
 
@@ -362,33 +362,35 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
             obj._desk_messages = cached  # type: ignore[attr-defined]
         return cached
 
-    @admin.display(description="metadata the CRM passed")
+    @admin.display(description=_("metadata the CRM passed"))
     def crm_metadata(self, obj: LeadOpportunity) -> str:
         return fragments.crm_metadata(self._messages(obj))
 
-    @admin.display(description="open")
+    @admin.display(description=_("open"))
     def conversation_link(self, obj: LeadOpportunity) -> str:
         """The conversation's own page, where a rep takes it over and replies."""
         return fragments.conversation_link(obj.conversation_id)
 
-    @admin.display(description="transcript")
+    @admin.display(description=_("transcript"))
     def transcript(self, obj: LeadOpportunity) -> str:
         if obj.conversation is None:
-            return "No conversation."
+            return gettext("No conversation.")
         rows = transcript_rows(obj.conversation, messages=self._messages(obj), customer=obj.contact)
         return transcript_table(rows)
 
-    @admin.display(description="audit trail")
+    @admin.display(description=_("audit trail"))
     def audit_trail(self, obj: LeadOpportunity) -> str:
         return audit_trail_table(audit_trail(opportunity=obj))
 
     # ---- writes go through the services ---------------------------------------------
 
-    @admin.action(description="Assign to me", permissions=["change"])
+    @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
         if self._member_tenant(request) is None:
             self.message_user(
-                request, "Only a member of the tenant can take opportunities.", messages.ERROR
+                request,
+                gettext("Only a member of the tenant can take opportunities."),
+                messages.ERROR,
             )
             return
         count = 0
@@ -399,7 +401,12 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
                     count += 1
             except ValidationError as exc:
                 self.message_user(request, f"{opportunity}: {exc.messages[0]}", messages.ERROR)
-        self.message_user(request, f"Assigned {count} opportunity(ies) to you.", messages.SUCCESS)
+        assigned = ngettext(
+            "Assigned %(count)s opportunity to you.",
+            "Assigned %(count)s opportunities to you.",
+            count,
+        )
+        self.message_user(request, assigned % {"count": count}, messages.SUCCESS)
 
     def _move(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
         count = sum(
@@ -410,21 +417,24 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
             )
         )
         label = _status_label(status)
-        self.message_user(
-            request, f"Moved {count} opportunity(ies) to “{label}”.", messages.SUCCESS
+        moved = ngettext(
+            "Moved %(count)s opportunity to “%(status)s”.",
+            "Moved %(count)s opportunities to “%(status)s”.",
+            count,
         )
+        self.message_user(request, moved % {"count": count, "status": label}, messages.SUCCESS)
 
-    @admin.action(description="Move to “Needs an expert”", permissions=["change"])
+    @admin.action(description=_("Move to “Needs an expert”"), permissions=["change"])
     def move_to_needs_expert(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._move(request, queryset, LeadOpportunity.Status.NEEDS_EXPERT)
 
-    @admin.action(description="Move to “Closed”", permissions=["change"])
+    @admin.action(description=_("Move to “Closed”"), permissions=["change"])
     def move_to_closed(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._move(request, queryset, LeadOpportunity.Status.CLOSED)
 
     # ---- CSV ----------------------------------------------------------------------
 
-    @admin.action(description="Export selected as CSV", permissions=["view"])
+    @admin.action(description=_("Export selected as CSV"), permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         return opportunities_csv(
             queryset, filename="opportunities.csv", csv_format=csv_format_for(request)
