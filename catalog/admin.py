@@ -333,7 +333,7 @@ class CatalogUploadAdmin(TenantOwnedAdmin):
     def _import(self, request: HttpRequest, tenant: Any, entry: dict[str, Any]) -> HttpResponse:
         upload = CatalogUpload(
             tenant=tenant,
-            uploaded_by=request.user,
+            uploaded_by=request.user,  # type: ignore[misc]  # the admin's user is signed in
             original_name=entry["name"],
             full_sync=entry["full_sync"],
         )
