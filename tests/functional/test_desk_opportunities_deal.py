@@ -20,6 +20,7 @@ from crm.models import AuditEntry, LeadOpportunity
 from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.factories import LeadOpportunityFactory
+from tests.functional.test_desk_opportunities import _form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -130,20 +131,6 @@ def test_sort_by_value(client, deals, owner):
 
 
 # ---- the page ---------------------------------------------------------------------
-
-
-def _form_data(response) -> dict[str, Any]:
-    """What the change page would post back unchanged."""
-    form = response.context["adminform"].form
-    data: dict[str, Any] = {}
-    for name in form.fields:
-        value = form[name].value()
-        data[form.add_prefix(name)] = "" if value is None else value
-    for inline in response.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        for name in management.fields:
-            data[management.add_prefix(name)] = management[name].value()
-    return data
 
 
 def _trail(tenant: Tenant, opportunity: LeadOpportunity) -> list[AuditEntry]:
