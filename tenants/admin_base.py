@@ -52,7 +52,7 @@ class DeletedListFilter(admin.SimpleListFilter):
     title = _("deleted")
     parameter_name = "trash"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("only", _("Deleted only")), ("all", _("Live and deleted"))]
 
     def choices(self, changelist: Any) -> Any:

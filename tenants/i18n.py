@@ -11,13 +11,13 @@ model's ``Meta`` from ``_meta.original_attrs``, so neither changes. Each app's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.db import models
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 # The fields of the abstract bases (tenants.models), shared by every tenant-owned model.
-COMMON_FIELDS: Mapping[str, Promise] = {
+COMMON_FIELDS: Mapping[str, Any] = {  # lazy translations
     "created_at": _("created at"),
     "updated_at": _("updated at"),
     "is_deleted": _("deleted"),
@@ -30,10 +30,10 @@ COMMON_FIELDS: Mapping[str, Promise] = {
 
 def label_model(
     model: type[models.Model],
-    fields: Mapping[str, Promise] | None = None,
+    fields: Mapping[str, Any] | None = None,
     *,
-    name: Promise | None = None,
-    plural: Promise | None = None,
+    name: Any = None,
+    plural: Any = None,
 ) -> None:
     """Give ``model`` its translated name (``name``, ``plural``) and its fields theirs
     (``fields``, then ``COMMON_FIELDS`` for the ones declared without a name)."""

@@ -81,7 +81,9 @@ class LanguageForm(forms.Form):
             default = dict(settings.LANGUAGES).get(tenant.default_language, "")
             follow = _("The tenant's language (%(language)s)") % {"language": default}
             choices.insert(0, (FOLLOW_TENANT, follow))
-        self.fields["language"].choices = choices
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
 
 
 def _next_url(request: HttpRequest) -> str:
