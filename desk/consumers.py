@@ -142,7 +142,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def inbox_changed(self, event: dict[str, Any]) -> None:
         if self.tenant is None:
             return
-        user = self.scope["user"]
+        user: Any = self.scope["user"]
         name = str(event.get("event", ""))
         if event.get("user_id") is not None and event["user_id"] != user.pk:
             return  # another member's read mark

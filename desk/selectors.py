@@ -116,15 +116,17 @@ def excerpt(text: str | None, chars: int = EXCERPT_CHARS) -> str:
     return Truncator(" ".join((text or "").split())).chars(chars)
 
 
-def inbox_annotate(queryset: QuerySet, *, user_id: int | None) -> QuerySet:
+def inbox_annotate(
+    queryset: QuerySet[Conversation], *, user_id: int | None
+) -> QuerySet[Conversation]:
     """The inbox's figures on each conversation: the last message (``last_text``,
     ``last_role``) and the member's unread customer messages (``unread_total``)."""
     latest = Message.objects.filter(conversation=OuterRef("pk"), role__in=SHOWN_ROLES).order_by(
         "-created_at", "-pk"
     )
-    read_at = ConversationReadMark.objects.filter(
-        conversation=OuterRef("pk"), user_id=user_id
-    ).values("last_read_at")[:1]
+    marks = ConversationReadMark.objects.filter(conversation=OuterRef("pk"))
+    mine = marks.filter(user_id=user_id) if user_id is not None else marks.none()
+    read_at = mine.values("last_read_at")[:1]
     unread = (
         Message.objects.filter(conversation=OuterRef("pk"), role=Message.Role.USER)
         .filter(created_at__gt=Coalesce(OuterRef("read_at"), Value(EPOCH)))
@@ -133,11 +135,12 @@ def inbox_annotate(queryset: QuerySet, *, user_id: int | None) -> QuerySet:
         .annotate(total=Count("pk"))
         .values("total")
     )
-    return queryset.annotate(
+    annotated: QuerySet[Conversation] = queryset.annotate(
         last_text=Subquery(latest.values("content")[:1]),
         last_role=Subquery(latest.values("role")[:1]),
         read_at=Subquery(read_at),
     ).annotate(unread_total=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+    return annotated
 
 
 class InboxItem(TypedDict):

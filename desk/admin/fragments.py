@@ -71,7 +71,7 @@ def inbox_contact(
 
 def inbox_status(conversation: Conversation) -> SafeString:
     """A short badge: "Flagged" when flagged (the reason on hover), else who has it."""
-    short = {
+    short: dict[str, str] = {
         Conversation.Status.ACTIVE: pgettext("conversation status", "Bot"),
         Conversation.Status.HANDED_OFF: pgettext("conversation status", "With a rep"),
         Conversation.Status.CLOSED: pgettext("conversation status", "Closed"),

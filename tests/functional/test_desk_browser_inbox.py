@@ -58,6 +58,22 @@ window.__notifications = [];
 })();
 """
 
+# A browser where the member has not decided yet: the page must ask when the button is used.
+NOT_DECIDED_YET = """
+window.__asked = 0;
+(() => {
+  let state = "default";
+  function Undecided() { throw new Error("not allowed yet"); }
+  Object.defineProperty(Undecided, "permission", { get: () => state });
+  Undecided.requestPermission = () => {
+    window.__asked += 1;
+    state = "granted";
+    return Promise.resolve(state);
+  };
+  window.Notification = Undecided;
+})();
+"""
+
 ROWS = """() => Array.from(document.querySelectorAll('#result_list tbody tr')).map(
   (tr) => tr.getBoundingClientRect().height)"""
 
@@ -177,5 +193,22 @@ def test_the_live_inbox_fits_a_line_per_conversation_and_announces_a_new_custome
         expect(page).to_have_url(re.compile(r"/leadopportunity/\d+/change/$"))
         expect(page.locator("#id_next_step")).to_have_value("Enviar cotización del PH-200")
         assert csp.violations() == []
+    finally:
+        context.close()
+
+    # A member who has not decided: the button asks the browser, then says it is on.
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900})
+    context.add_init_script(NOT_DECIDED_YET)
+    try:
+        page = context.new_page()
+        sign_in(page, live_app.url, *DEMO_REP)
+        page.goto(f"{live_app.url}/admin/crm/conversation/")
+        button = page.locator("#desk-notify")
+        expect(button).to_be_enabled()
+        asking = button.inner_text()
+        button.click()
+        expect(button).to_be_disabled()
+        assert page.evaluate("window.__asked") == 1
+        assert button.inner_text() != asking
     finally:
         context.close()
