@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -37,6 +38,18 @@ def test_chat_without_a_key_answers_from_the_catalog(shop, monkeypatch, settings
         conversation = Conversation.objects.get()
         assert conversation.contact.platform == Platform.CONSOLE
         assert conversation.needs_attention
+
+
+def test_chat_keeps_the_servers_info_lines_out_of_the_conversation(
+    shop, monkeypatch, settings, caplog
+):
+    """Issue 14: turn and fallback INFO lines interleaved with the bot's reply."""
+    settings.LLM_API_KEY = ""
+    chat(monkeypatch, shop.slug, lines=["Necesito medir turbidez", "/quit"])
+    assert [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING] == []
+    assert logging.getLogger().level == logging.INFO  # restored afterwards
+    chat(monkeypatch, shop.slug, "-v", "2", lines=["Necesito medir pH", "/quit"])
+    assert any("fallback" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
 
 
 def test_chat_with_a_server_streams_the_reply_and_passes_metadata(shop, monkeypatch, fake_llm):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 from typing import Any
 
@@ -53,8 +54,22 @@ class Command(JsonSummaryCommand):
         if not isinstance(metadata, dict):
             raise CommandError('--metadata must be a JSON object, e.g. {"segment": "VIP"}')
         interactive = sys.stdin.isatty()
+        root = logging.getLogger()
+        level = root.level
+        if options["verbosity"] < 2:
+            # The server's INFO lines (turns, fallbacks, model loading) would interleave
+            # with the conversation; -v 2 shows them.
+            root.setLevel(logging.WARNING)
+        try:
+            self._chat(tenant, options["contact"], metadata, interactive=interactive)
+        finally:
+            root.setLevel(level)
+
+    def _chat(
+        self, tenant: Tenant, contact_id: int | None, metadata: dict[str, Any], *, interactive: bool
+    ) -> None:
         with tenant_scope(tenant):
-            contact = self._contact(tenant, options["contact"])
+            contact = self._contact(tenant, contact_id)
             conversation = conversation_open(
                 tenant=tenant, contact=contact, channel=contact.platform or Platform.CONSOLE
             )
