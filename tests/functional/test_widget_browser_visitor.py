@@ -351,3 +351,20 @@ def test_the_panel_fits_a_390_px_phone(browser, app, visitors):
     assert send is not None and send["width"] >= 44 and send["height"] >= 40  # a thumb's size
     if os.environ.get("SAVE_SCREENSHOTS"):
         page.screenshot(path=str(Path(SCREENSHOTS / "widget-mobile.png")))
+
+
+def test_a_site_that_may_not_embed_the_chat_is_told_so_in_the_pages_language(
+    browser, app, visitors
+):
+    """Refused before any "ready" (the origin is not allowed), the widget words the error
+    code in the page's language (the demo page is Spanish), and stops reconnecting."""
+    from playwright.sync_api import expect
+
+    visitor = visit(visitors, browser, app)
+    other_origin = app.url.replace("127.0.0.1", "localhost")  # not an allowed origin
+    visitor.page.goto(f"{other_origin}/demo/")
+    visitor.page.locator(".bubble").click()
+    expect(visitor.status).to_have_text("Este chat no está disponible en este sitio.")
+    expect(visitor.send_button).to_be_disabled()
+    time.sleep(1.5)  # a retry would say "Reconectando…"
+    expect(visitor.status).to_have_text("Este chat no está disponible en este sitio.")
