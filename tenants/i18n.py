@@ -38,16 +38,16 @@ def label_model(
     """Give ``model`` its translated name (``name``, ``plural``) and its fields theirs
     (``fields``, then ``COMMON_FIELDS`` for the ones declared without a name)."""
     opts = model._meta
-    if name is not None:
-        opts.verbose_name = name
-    if plural is not None:
-        opts.verbose_name_plural = plural
     given = dict(fields or {})
     # The forward fields, inherited ones included: reverse relations do not exist yet.
     declared = [*opts.local_fields, *opts.local_many_to_many]
     unknown = set(given) - {field.name for field in declared}
     if unknown:
         raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}.")
+    if name is not None:
+        opts.verbose_name = name
+    if plural is not None:
+        opts.verbose_name_plural = plural
     for field in declared:
         label = given.get(field.name)
         if label is None and field._verbose_name is None:  # type: ignore[attr-defined]
