@@ -137,9 +137,9 @@ class KeyRateThrottle(BaseThrottle):
         limit = settings.API_RATE_LIMIT
         if not isinstance(account, ChannelAccount) or limit <= 0:
             return True
-        wait = rate_limit_hit(
-            key=str(account.pk), limit=limit, window=settings.API_RATE_LIMIT_WINDOW
-        )
+        # Per key: a new key (or a row id reused after a rollback) starts its own count.
+        key = f"{account.pk}:{account.api_key_hash[:16]}"
+        wait = rate_limit_hit(key=key, limit=limit, window=settings.API_RATE_LIMIT_WINDOW)
         _wait.set(wait)  # one throttle object serves every request: the wait is per context
         return wait == 0
 
