@@ -358,11 +358,13 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
 
 def webhook_deliveries_due(*, older_than: float) -> list[tuple[int, int]]:
     """``(tenant id, delivery id)`` of pending deliveries due for more than ``older_than``
-    seconds (all tenants): their task was lost with a worker. Operator code."""
+    seconds (all active tenants): their task was lost with a worker. Operator code."""
     cutoff = timezone.now() - timedelta(seconds=older_than)
     with scopes_disabled():
         return list(
-            WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lt=cutoff)
+            WebhookDelivery.objects.filter(
+                status=Status.PENDING, next_attempt_at__lt=cutoff, tenant__is_active=True
+            )
             .order_by("next_attempt_at")
             .values_list("tenant_id", "pk")[:10_000]
         )

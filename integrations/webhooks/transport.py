@@ -11,6 +11,7 @@ plus a second. :func:`webhook_post` never raises for an HTTP or network problem:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 import time
 from dataclasses import dataclass
@@ -37,25 +38,42 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-_pools: dict[asyncio.AbstractEventLoop, httpcore.AsyncConnectionPool] = {}
+# httpcore's pool looks at every connection it holds each time a request starts or ends
+# (and at every other connection for each idle one), so its cost grows with the square of
+# its size: deliveries go through several small pools in turn instead of one large one.
+POOLS = 8
+POOL_CONNECTIONS = 25
+
+
+class _Pools:
+    def __init__(self) -> None:
+        context = ssl.create_default_context()
+        self.pools = [
+            httpcore.AsyncConnectionPool(
+                ssl_context=context,
+                max_connections=POOL_CONNECTIONS,
+                max_keepalive_connections=POOL_CONNECTIONS,
+                keepalive_expiry=30.0,
+                network_backend=GuardedBackend(),
+            )
+            for _ in range(POOLS)
+        ]
+        self.turn = itertools.cycle(self.pools)
+
+
+_pools: dict[asyncio.AbstractEventLoop, _Pools] = {}
 
 
 def _pool() -> httpcore.AsyncConnectionPool:
-    """One pool per event loop (its connections belong to that loop), kept open: a worker
-    delivering many events to one CRM reuses its keep-alive connections."""
+    """The next of this event loop's pools (their connections belong to that loop), kept
+    open: a worker delivering many events to one CRM reuses its keep-alive connections."""
     loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
+    pools = _pools.get(loop)
+    if pools is None:
         for closed in [old for old in _pools if old.is_closed()]:
             del _pools[closed]
-        pool = _pools[loop] = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=200,
-            max_keepalive_connections=50,
-            keepalive_expiry=30.0,
-            network_backend=GuardedBackend(),
-        )
-    return pool
+        pools = _pools[loop] = _Pools()
+    return next(pools.turn)
 
 
 async def _excerpt(response: httpcore.Response) -> str:
