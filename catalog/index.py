@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 EMBED_BATCH = 64
+STORE_BATCH = 1000  # entries per Chroma upsert
 _lock = threading.Lock()
 _models: dict[str, SentenceTransformer] = {}
 _clients: dict[str, chromadb.ClientAPI] = {}
@@ -137,28 +138,55 @@ def _metadata(product: Product) -> dict[str, Any]:
     }
 
 
-def index_upsert(*, tenant: Tenant, products: Iterable[Product]) -> int:
-    """Embed and store searchable products; unsearchable ones are removed. Returns upserts."""
+@dataclass
+class IndexBatch:
+    """Products embedded and ready to be stored (:func:`index_prepare`, :func:`index_store`)."""
+
+    ids: list[str]
+    embeddings: list[list[float]]
+    documents: list[str]
+    metadatas: list[dict[str, Any]]
+    removed: list[str]
+
+
+def index_prepare(*, tenant: Tenant, products: Iterable[Product]) -> IndexBatch:
+    """Embed the searchable products (the model's work; nothing is written yet); the others
+    are to be removed."""
     products = list(products)
     for product in products:
         if product.tenant_id != tenant.pk:
             raise ValueError(f"Product {product.pk} is not a product of tenant {tenant.pk}.")
     searchable = [p for p in products if p.is_searchable]
-    removed = [p.pk for p in products if not p.is_searchable]
+    documents = [product_document(p) for p in searchable]
+    return IndexBatch(
+        ids=[str(p.pk) for p in searchable],
+        embeddings=embed(documents),
+        documents=documents,
+        metadatas=[_metadata(p) for p in searchable],
+        removed=[str(p.pk) for p in products if not p.is_searchable],
+    )
+
+
+def index_store(*, tenant: Tenant, batch: IndexBatch) -> int:
+    """Write an embedded batch to the tenant's collection; the number of products upserted."""
     collection = get_collection(tenant)
-    if removed:
-        collection.delete(ids=[str(pk) for pk in removed])
-    for start in range(0, len(searchable), 512):
-        batch = searchable[start : start + 512]
-        documents = [product_document(p) for p in batch]
+    if batch.removed:
+        collection.delete(ids=batch.removed)
+    for start in range(0, len(batch.ids), STORE_BATCH):
+        end = start + STORE_BATCH
         collection.upsert(
-            ids=[str(p.pk) for p in batch],
-            embeddings=embed(documents),
-            documents=documents,
-            metadatas=[_metadata(p) for p in batch],
+            ids=batch.ids[start:end],
+            embeddings=batch.embeddings[start:end],
+            documents=batch.documents[start:end],
+            metadatas=batch.metadatas[start:end],
         )
     search_results_clear(tenant_id=tenant.pk)
-    return len(searchable)
+    return len(batch.ids)
+
+
+def index_upsert(*, tenant: Tenant, products: Iterable[Product]) -> int:
+    """Embed and store searchable products; unsearchable ones are removed. Returns upserts."""
+    return index_store(tenant=tenant, batch=index_prepare(tenant=tenant, products=products))
 
 
 def index_remove(*, tenant: Tenant, product_ids: Iterable[int]) -> None:

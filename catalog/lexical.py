@@ -122,13 +122,20 @@ class LexicalIndex:
         # wrong, or two swapped) finds it (symmetric deletion, as in SymSpell).
         self._deletions: dict[str, list[str]] = {}
         known = [w for w in vocabulary if len(w) >= SPELLING_MIN and w.isalpha()]
-        for word in dict.fromkeys([*known, *glossary().words()]):
+        self._glossary_words = frozenset(glossary().words())
+        for word in dict.fromkeys([*known, *self._glossary_words]):
             for variant in _deletions(word):
                 self._deletions.setdefault(variant, []).append(word)
 
     def corrections(self, word: str) -> list[str]:
-        """Known words one edit away from ``word``, when ``word`` itself is unknown."""
-        if len(word) < SPELLING_MIN or not word.isalpha() or word in self.vocabulary:
+        """Known words one edit away from ``word``, when ``word`` itself is unknown (neither in
+        the catalog nor in the glossary: "agitador" is not corrected to "agitadora")."""
+        if (
+            len(word) < SPELLING_MIN
+            or not word.isalpha()
+            or word in self.vocabulary
+            or word in self._glossary_words
+        ):
             return []
         found: dict[str, None] = {}
         for variant in [word, *_deletions(word)]:

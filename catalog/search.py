@@ -1,5 +1,6 @@
-"""Hybrid product search: field-aware lexical ranking (BM25F), dense retrieval (Chroma) and
-exact SKU/model matches, fused by reciprocal rank fusion, with numbers and units understood.
+"""Hybrid product search: field-aware lexical ranking (BM25F) first, exact SKU/model matches
+above it, the dense ranking (Chroma) only where the lexical one is short; numbers and units
+understood.
 
 - Lexical (``catalog.lexical``): BM25F over the SKU, name, brand, category, specs and
   description, each weighed apart; accent folding, trigrams for typos, and the ES↔EN
@@ -10,10 +11,15 @@ exact SKU/model matches, fused by reciprocal rank fusion, with numbers and units
 - Specs (``catalog.specs``): the quantities of the query ("0 a 1000 NTU", "hasta 200 mS/cm",
   "resolución 0,01 pH") are compared with each product's ranges and resolutions in base
   units; a product that covers them ranks higher, one whose range falls short lower.
-- Dense: all-MiniLM-L6-v2 embeddings of the product documents, for paraphrases.
 - Exact: a product whose SKU the query names (without case, spaces, dashes, dots or
-  slashes) is always first; then the products carrying a model number the query names, or
-  whose SKU starts with what the query typed; then everything else, by the fused score.
+  slashes) is always first; then the products carrying a model number the query names (in
+  their name, or as segments of their SKU: "2100Q" for "HC.2100Q.01"), or whose SKU starts
+  with what the query typed; then everything else, by the fused score.
+- Dense: all-MiniLM-L6-v2 embeddings of the product documents. On the hand-written and the
+  generated evaluations it pulled wrong products into the top 5 more often than it rescued
+  a miss (benchmarks/README.md), so a fused search asks it only when the lexical ranking
+  has fewer than ``k`` products, to fill the places left, and the query is embedded only
+  then (:func:`dense_weight_for`); ``mode="dense"`` is the dense ranking alone.
 
 Each search reads the tenant's catalog version (count, last change and last id of its
 active products) and synonyms version from the database: the in-memory index and the
@@ -54,6 +60,10 @@ CANDIDATES = 50
 MODEL_MAX_PRODUCTS = 20
 # Fusion weights of the rankings (reciprocal rank fusion); see benchmarks/README.md.
 WEIGHTS = {"lexical": 1.0, "dense": 0.3}
+# When a fused search asks the dense ranking: "short" (the lexical ranking has fewer than k
+# products; see dense_weight_for) or "always" (the fusion before issue 11's second pass).
+DENSE_WHEN = "short"
+FILL_WEIGHT = 0.001
 # Tiers added to the fused score: an exact SKU is always first, a model number next.
 TIER_SKU = 2.0
 TIER_MODEL = 1.0
@@ -144,6 +154,30 @@ def product_fields(
     )
 
 
+_SKU_SEPARATORS = re.compile(r"[\s\-_./]+")
+
+
+def sku_segment_keys(sku: str) -> set[str]:
+    """The model numbers inside a SKU: the keys of its runs of whole segments, short of the
+    whole SKU, that look like a model ("HC.2100Q.01" -> "2100q", "hc2100q", "2100q01"): a
+    letter and a digit and at least 4 characters, or 5 digits and more. A customer types
+    the model ("el 2100Q") and means every SKU built on it, not an accessory whose name
+    mentions it."""
+    segments = [s for s in _SKU_SEPARATORS.split(fold(sku)) if s]
+    out = set()
+    for start in range(len(segments)):
+        for end in range(start + 1, len(segments) + 1):
+            if end - start == len(segments):
+                continue
+            key = "".join(segments[start:end])
+            digits = sum(c.isdigit() for c in key)
+            if (digits and digits < len(key) and len(key) >= 4) or (
+                digits == len(key) and len(key) >= 5
+            ):
+                out.add(key)
+    return out
+
+
 def _catalog_index(tenant: Tenant, version: tuple) -> _CatalogIndex | None:
     cached = _lexical_cache.get(tenant.pk)
     if cached is not None and cached.version == version:
@@ -166,7 +200,7 @@ def _catalog_index(tenant: Tenant, version: tuple) -> _CatalogIndex | None:
         ]
         models: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
-            for key in model_keys(f"{row[1]} {row[2]}"):
+            for key in model_keys(f"{row[1]} {row[2]}") | sku_segment_keys(row[1]):
                 models.setdefault(key, []).append(i)
         sku_index = {sku_key(r[1]): i for i, r in enumerate(rows)}
         built = _CatalogIndex(
@@ -338,16 +372,22 @@ def search(
     filters = {key: value for key, value in (filters or {}).items() if value}
     if not query or k <= 0:
         return []
-    # The query is embedded in the embedder thread while this one reads the versions and
-    # ranks lexically (a cached vector costs nothing).
-    vector = query_vector_soon(tenant_id=tenant.pk, text=query) if mode != "lexical" else None
+
+    def embedding() -> Callable[[], np.ndarray]:
+        return query_vector_soon(tenant_id=tenant.pk, text=query)
+
+    # Dense only: the query is embedded in the embedder thread while this one reads the
+    # versions (a cached vector costs nothing). Fused: only if the lexical ranking needs it.
+    early = embedding() if mode == "dense" else None
     version, synonyms = _versions(tenant)
     scope = (mode, k, tuple(sorted(filters.items())))
     key = (tenant.pk, version, synonyms, index_key(), scope, query)
     cached = search_results.get(key)
     if cached is not None:
         return list(cached)
-    hits = _search(tenant, version, synonyms, query, vector, k, filters, mode)
+    hits = _search(
+        tenant, version, synonyms, query, (lambda: early) if early else embedding, k, filters, mode
+    )
     search_results.put(key, tuple(hits))
     return hits
 
@@ -360,11 +400,29 @@ def normalize_query(query: str | None) -> str:
 async def search_prefetch(*, tenant: Tenant, query: str | None, mode: Mode = "fused") -> None:
     """Embed the query ahead of :func:`search`, off the calling thread; no database access.
 
-    Concurrent turns that prefetch share one forward pass of the model.
+    Concurrent turns that prefetch share one forward pass of the model. A fused search asks
+    the dense ranking only when the lexical one is short (:func:`dense_weight_for`); the
+    agent still embeds ahead, while it waits on other work, so such a search never waits
+    for the model.
     """
     query = normalize_query(query)
     if query and mode in ("fused", "dense"):
         await query_vectors_async(tenant_id=tenant.pk, texts=[query])
+
+
+def dense_weight_for(lexical: list[int], skus: list[int], k: int) -> float:
+    """The weight of the dense ranking in a fused search; 0 when it is not asked (the query
+    is then not embedded). The lexical ranking is trusted first: the dense one is asked only
+    when the lexical ranking has fewer than ``k`` products (a query in words the catalog does
+    not use), and then only fills the places left (``FILL_WEIGHT``: below every lexical hit),
+    never for a SKU the query names. ``DENSE_WHEN = "always"`` is the fusion of before
+    (both rankings, dense weighing ``WEIGHTS["dense"]``), kept for comparison; see
+    benchmarks/README.md."""
+    if skus:
+        return 0.0
+    if DENSE_WHEN == "always":
+        return WEIGHTS["dense"]
+    return FILL_WEIGHT if len(lexical) < k else 0.0
 
 
 def _search(
@@ -372,7 +430,7 @@ def _search(
     version: tuple,
     synonyms: tuple,
     query: str,
-    vector: Callable[[], np.ndarray] | None,
+    embedding: Callable[[], Callable[[], np.ndarray]],
     k: int,
     filters: dict[str, str],
     mode: Mode,
@@ -382,27 +440,33 @@ def _search(
         return []
     mask = _allowed(index, filters)
     rankings: dict[str, list[int]] = {}
+    skus: list[int] = []
+    models: list[int] = []
+    dense_weight = WEIGHTS["dense"] if mode == "dense" else 0.0
+    weights = dict(WEIGHTS)
     if mode in ("fused", "lexical"):
         groups = tenant_synonyms(tenant=tenant, version=synonyms)
         analysed = query_terms(query, groups, index.lexical)
         rankings["lexical"] = _top(_lexical_scores(index, analysed, mask), CANDIDATES)
-    if vector is not None:
-        dense = _dense_ranking(tenant, vector, filters, CANDIDATES)
+        if mode == "fused":
+            skus, models = _exact_rankings(index, query, mask)
+            dense_weight = dense_weight_for(rankings["lexical"], skus, k)
+    if dense_weight:
+        dense = _dense_ranking(tenant, embedding(), filters, CANDIDATES)
         # Indexed but no longer active: the vector index is behind the database.
         rankings["dense"] = [index.positions[i] for i in dense if i in index.positions]
+        weights["dense"] = dense_weight
 
     scores: dict[int, float] = {}
     sources: dict[int, list[str]] = {}
     for name, ranking in rankings.items():
         for rank, position in enumerate(ranking):
-            scores[position] = scores.get(position, 0.0) + WEIGHTS[name] / (RRF_K + rank + 1)
+            scores[position] = scores.get(position, 0.0) + weights[name] / (RRF_K + rank + 1)
             sources.setdefault(position, []).append(name)
-    if mode == "fused":
-        skus, models = _exact_rankings(index, query, mask)
-        for name, tier, positions in (("sku", TIER_SKU, skus), ("model", TIER_MODEL, models)):
-            for position in positions:
-                scores[position] = scores.get(position, 0.0) + tier
-                sources.setdefault(position, []).append(name)
+    for name, tier, positions in (("sku", TIER_SKU, skus), ("model", TIER_MODEL, models)):
+        for position in positions:
+            scores[position] = scores.get(position, 0.0) + tier
+            sources.setdefault(position, []).append(name)
     best = sorted(scores, key=lambda position: -scores[position])[:k]
     return [
         SearchHit(

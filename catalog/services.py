@@ -243,6 +243,14 @@ def rows_parse(
     return list(valid.values()), seen_keys
 
 
+def _text_size(row: tuple[int, ProductData, str]) -> int:
+    data = row[1]
+    return sum(
+        len(text)
+        for text in (data.name, data.brand, data.category, data.description_html, data.specs_html)
+    )
+
+
 def _write_batch(
     tenant: Tenant,
     batch: list[tuple[int, ProductData, str]],
@@ -297,32 +305,47 @@ def catalog_import(
     columns = columns_required(header)
     summary = ImportSummary()
     valid, seen_keys = rows_parse(rows, columns, summary)
+    # Rows of a like size in each batch: the model pads every text of a forward pass to the
+    # longest one, so a batch of mixed lengths spends much of its time on padding. Sorted by
+    # the size of their text (stable: the file's order among equals), the batches embed about
+    # as fast as the whole catalog encoded at once (benchmarks/README.md, catalog_bench).
+    valid.sort(key=_text_size)
     total = len(valid)
     skipped = summary.total - total  # failed rows and exact repeats: nothing left to do
     if progress:
         progress(skipped, summary.total)
 
     existing = {p.sku.casefold(): p for p in Product.all_objects.filter(tenant=tenant)}
-    # Embedding is most of an import: while one batch is embedded and stored in the index (a
-    # thread of its own; torch leaves the GIL while it computes), the next one is cleaned and
-    # written to the database. Progress counts a batch once it is in the index.
-    indexing: Future[int] | None = None
-    done = skipped
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-index") as indexer:
-        for start in range(0, total, BATCH):
-            created, updated = _write_batch(tenant, valid[start : start + BATCH], existing, summary)
-            if indexing is not None:
-                indexing.result()
-                if progress:
-                    progress(done, summary.total)
-            indexing = indexer.submit(
-                index.index_upsert, tenant=tenant, products=[*created, *updated]
-            )
-            done = skipped + min(start + BATCH, total)
-        if indexing is not None:
-            indexing.result()
+    # Embedding is most of an import, so the model is never kept waiting: while one batch is
+    # embedded (a thread of its own; torch leaves the GIL while it computes), the next one is
+    # cleaned and written to the database here, and the one before is written to the vector
+    # store by a third thread. Progress counts a batch once it is in the vector store.
+    embedding: Future[index.IndexBatch] | None = None
+    stored: list[tuple[Future[int], int]] = []  # (storing, rows done once it is stored)
+
+    def report(wait_all: bool) -> None:
+        while stored and (wait_all or stored[0][0].done()):
+            future, done = stored.pop(0)
+            future.result()
             if progress:
                 progress(done, summary.total)
+
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-embed") as embedder,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store") as storer,
+    ):
+        for start in range(0, total, BATCH):
+            created, updated = _write_batch(tenant, valid[start : start + BATCH], existing, summary)
+            if embedding is not None:
+                embedding.result()  # one batch ahead of the model at most
+            embedding = embedder.submit(
+                index.index_prepare, tenant=tenant, products=[*created, *updated]
+            )
+            stored.append(
+                (storer.submit(_store, tenant, embedding), skipped + min(start + BATCH, total))
+            )
+            report(wait_all=False)
+        report(wait_all=True)
 
     if full_sync:
         stale = Product.objects.filter(tenant=tenant, is_active=True).exclude(
@@ -336,6 +359,10 @@ def catalog_import(
             index.index_remove(tenant=tenant, product_ids=stale_ids)
         summary.deactivated = len(stale_ids)
     return summary
+
+
+def _store(tenant: Tenant, embedding: Future[index.IndexBatch]) -> int:
+    return index.index_store(tenant=tenant, batch=embedding.result())
 
 
 def catalog_upload_claim(*, upload_id: int) -> bool:

@@ -59,9 +59,19 @@ def quantities(text: str) -> list[str]:
 _MODEL = re.compile(r"(?<![a-z0-9])([a-z]{1,6})[\s\-]?(\d{2,6}[a-z]{0,2})(?![a-z0-9])")
 
 
+# Words that come before a number without naming a model: "0 a 20 NTU", "-50 to 250 °C",
+# "hasta 16 bar", "4 y 10", "6 x 150 mm", "de 50 mm".
+_NOT_MODEL = STOP_WORDS | {"to", "hasta", "up", "x", "de", "y", "max", "min"}
+
+
 def model_keys(text: str) -> set[str]:
-    """Model numbers such as "TU-5200", "tu 5200" or "PT100", as one comparable key each."""
-    return {letters + digits for letters, digits in _MODEL.findall(fold(text))}
+    """Model numbers such as "TU-5200", "tu 5200" or "PT100", as one comparable key each (not
+    a range's "a 20" or "to 250")."""
+    return {
+        letters + digits
+        for letters, digits in _MODEL.findall(fold(text))
+        if letters not in _NOT_MODEL
+    }
 
 
 def sku_key(text: str) -> str:
