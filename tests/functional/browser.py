@@ -87,16 +87,29 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def login(
-    page: Page, base_url: str, email: str = DEMO_ADMIN[0], password: str = DEMO_ADMIN[1]
+    page: Page,
+    base_url: str,
+    email: str = DEMO_ADMIN[0],
+    password: str = DEMO_ADMIN[1],
+    language: str | None = "en",
 ) -> None:
-    """Log in to the desk through its login form; returns on the desk's index."""
+    """Log in to the desk through its login form; returns on the desk's index.
+
+    The demo tenant speaks Spanish; the member then chooses ``language`` on the desk's
+    language page (English by default, the language the tests' assertions are written in;
+    "" follows the tenant, None leaves the member's choice as it is)."""
     from playwright.sync_api import expect
 
     page.goto(f"{base_url}/admin/login/?next=/admin/")
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", password)
     page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_contain_text("Log out", ignore_case=True)
+    expect(page.locator("#user-tools form#logout-form")).to_be_visible()
+    if language is not None:
+        page.goto(f"{base_url}/admin/language/?next=/admin/")
+        page.select_option("select[name=language]", language)
+        page.click("#content-main input[type=submit]")
+        expect(page.locator("html")).to_have_attribute("lang", language or "es")
 
 
 # Reports every Content-Security-Policy violation of the page (and its frames) in a list.
