@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 LOGO_DIR = "tenant_logos"
 LOGO_MAX_BYTES = 512 * 1024
@@ -74,13 +76,13 @@ def validate_logo(value: Any) -> None:
     extension = _extension(value.name or "")
     if extension not in LOGO_CONTENT_TYPES:
         raise ValidationError(
-            "Upload a PNG, JPEG, SVG or WebP image (got %(ext)s).",
+            _("Upload a PNG, JPEG, SVG or WebP image (got %(ext)s)."),
             code="logo_extension",
-            params={"ext": f".{extension}" if extension else "no extension"},
+            params={"ext": f".{extension}" if extension else gettext("no extension")},
         )
     if value.size > LOGO_MAX_BYTES:
         raise ValidationError(
-            "The logo is larger than %(kb)d KB.",
+            _("The logo is larger than %(kb)d KB."),
             code="logo_size",
             params={"kb": LOGO_MAX_BYTES // 1024},
         )
@@ -91,13 +93,13 @@ def validate_logo(value: Any) -> None:
     expected = "jpeg" if extension == "jpg" else extension
     if kind != expected:
         raise ValidationError(
-            "The file is not a %(ext)s image.",
+            _("The file is not a %(ext)s image."),
             code="logo_content",
             params={"ext": extension.upper()},
         )
     if kind == "svg" and _SVG_FORBIDDEN.search(content.decode("utf-8-sig")):
         raise ValidationError(
-            "SVG logos may not contain scripts, event handlers, entities or embedded content.",
+            _("SVG logos may not contain scripts, event handlers, entities or embedded content."),
             code="logo_svg_active",
         )
 

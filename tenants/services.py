@@ -17,6 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from tenants.models import Membership, Tenant
 from tenants.public_urls import public_url
@@ -107,20 +108,24 @@ def member_refusal(*, tenant: Tenant, email: str) -> str | None:
     if user is None:
         return None
     if user.is_superuser:
-        return f"{email} is a platform operator and cannot be a tenant member."
+        return gettext("%(email)s is a platform operator and cannot be a tenant member.") % {
+            "email": email
+        }
     with scopes_disabled():
         tenant_ids = set(
             Membership.all_objects.filter(user=user).values_list("tenant_id", flat=True)
         )
     if tenant_ids - {tenant.pk}:
-        return f"{email} already belongs to another tenant."
+        return gettext("%(email)s already belongs to another tenant.") % {"email": email}
     if not tenant_ids and user.is_staff:
-        return (
-            f"{email} is a staff account that belongs to no tenant; "
+        return gettext(
+            "%(email)s is a staff account that belongs to no tenant; "
             "only a platform operator can change it."
-        )
+        ) % {"email": email}
     if not user.is_active:
-        return f"{email} is deactivated; only a platform operator can reactivate it."
+        return gettext("%(email)s is deactivated; only a platform operator can reactivate it.") % {
+            "email": email
+        }
     return None
 
 
