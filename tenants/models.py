@@ -205,7 +205,9 @@ class TenantOwnedModel(TenantModel, SoftDeleteModel, AuditModel):
         if wrong:
             labels = {field.name: field.verbose_name for field in self._meta.concrete_fields}
             names = ", ".join(str(labels[name]) for name in wrong)
-            raise ValidationError(f"{names}: must belong to the same tenant as this record.")
+            raise ValidationError(
+                _("%(fields)s: must belong to the same tenant as this record.") % {"fields": names}
+            )
 
 
 class Membership(TenantOwnedModel):
