@@ -161,9 +161,13 @@ def crm_ids(contact: Contact) -> SafeString:
     division = contact.division
     company = division.company if division is not None else None
     rows = [
-        ("Contact", str(contact), contact.crm_contact_id),
-        ("Company", company.name if company else EMPTY, company and company.crm_company_id),
-        ("Division", division.name if division else EMPTY, division and division.crm_division_id),
+        (_("Contact"), str(contact), contact.crm_contact_id),
+        (_("Company"), company.name if company else EMPTY, company and company.crm_company_id),
+        (
+            _("Division"),
+            division.name if division else EMPTY,
+            division and division.crm_division_id,
+        ),
     ]
     return render("crm_ids", {"rows": rows})
 

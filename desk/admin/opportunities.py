@@ -104,7 +104,7 @@ class AssignedRepFilter(admin.SimpleListFilter):
             users = [(m.user, f"{_user_label(m.user)} ({m.tenant.name})") for m in members]
         else:
             users = []
-        return [("none", "Unassigned"), *((str(u.pk), label) for u, label in users)]
+        return [("none", gettext("Unassigned")), *((str(u.pk), label) for u, label in users)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -284,10 +284,10 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
             (None, {"fields": main}),
             deal,
             ("CRM", {"fields": ["crm_opportunity_id", "crm_ids", "crm_metadata"]}),
-            ("Conversation", {"fields": ["conversation_link", "transcript"]}),
-            ("History", {"fields": ["audit_trail"]}),
+            (_("Conversation"), {"fields": ["conversation_link", "transcript"]}),
+            (_("History"), {"fields": ["audit_trail"]}),
             (
-                "Record",
+                _("Record"),
                 {
                     "fields": ["created_at", "updated_at", "is_deleted", "deleted_at"],
                     "classes": ["collapse"],
