@@ -60,27 +60,18 @@ def _member_language(user: Any) -> str:
     return member_language(membership_for_user(user=user)) or str(settings.LANGUAGE_CODE)
 
 
-class ConversationConsumer(AsyncJsonWebsocketConsumer):
+class _Listening(AsyncJsonWebsocketConsumer):
+    """A socket that only listens to one group of one tenant, in its member's language."""
+
     tenant: Tenant | None = None
-    conversation_id: int = 0
     group: str = ""
     language: str = ""
 
-    async def connect(self) -> None:
-        conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
-        conversation = await database_sync_to_async(conversation_for_watcher)(
-            user=self.scope.get("user"), conversation_id=conversation_id
-        )
-        if conversation is None:
-            await self.close(code=CLOSE_REFUSED)
-            return
-        self.tenant = conversation.tenant
-        self.conversation_id = conversation.pk
-        # The rows speak the member's language, as the page does (tenants.language).
+    async def join(self, tenant: Tenant, group: str) -> None:
+        self.tenant = tenant
+        # What it sends speaks the member's language, as the pages do (tenants.language).
         self.language = await database_sync_to_async(_member_language)(self.scope.get("user"))
-        self.group = conversation_group(
-            tenant_id=conversation.tenant_id, conversation_id=conversation.pk
-        )
+        self.group = group
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
@@ -90,6 +81,24 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         return None  # a listening socket
+
+
+class ConversationConsumer(_Listening):
+    conversation_id: int = 0
+
+    async def connect(self) -> None:
+        conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        conversation = await database_sync_to_async(conversation_for_watcher)(
+            user=self.scope.get("user"), conversation_id=conversation_id
+        )
+        if conversation is None:
+            await self.close(code=CLOSE_REFUSED)
+            return
+        self.conversation_id = conversation.pk
+        group = conversation_group(
+            tenant_id=conversation.tenant_id, conversation_id=conversation.pk
+        )
+        await self.join(conversation.tenant, group)
 
     async def conversation_message(self, event: dict[str, Any]) -> None:
         if self.tenant is None:
@@ -115,29 +124,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
                 conversation_mark_read(conversation=conversation, user=user)
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
-    tenant: Tenant | None = None
-    group: str = ""
-    language: str = ""
-
+class InboxConsumer(_Listening):
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        tenant = await database_sync_to_async(inbox_tenant_for_watcher)(user=user)
+        tenant = await database_sync_to_async(inbox_tenant_for_watcher)(user=self.scope.get("user"))
         if tenant is None:
             await self.close(code=CLOSE_REFUSED)
             return
-        self.tenant = tenant
-        self.language = await database_sync_to_async(_member_language)(user)
-        self.group = inbox_group(tenant_id=tenant.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        return None  # a listening socket
+        await self.join(tenant, inbox_group(tenant_id=tenant.pk))
 
     async def inbox_changed(self, event: dict[str, Any]) -> None:
         if self.tenant is None:

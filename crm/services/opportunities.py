@@ -149,7 +149,7 @@ def opportunity_create(
         raise ValidationError({"contact": gettext("The contact must be the conversation's.")})
     rep = None
     if actor.kind == AuditEntry.ActorKind.REP:  # an operator is no member: left unassigned
-        rep = tenant_members(tenant=contact.tenant).filter(pk=actor.user_id).first()
+        rep = tenant_members(tenant=contact.tenant).filter(pk=actor.user.pk).first()
     opportunity = LeadOpportunity(
         tenant=contact.tenant,
         contact=contact,

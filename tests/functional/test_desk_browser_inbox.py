@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -23,10 +22,10 @@ from tests.functional.browser import (  # noqa: F401
     DEMO_REP,
     ROOT,
     CspWatch,
-    LiveApp,
     browser,
     live_app,
 )
+from tests.functional.test_desk_browser_rep import post_update
 
 BOT_TOKEN = "424243:AAinbox-test-token"
 NEW_CHAT = 700800900
@@ -99,17 +98,6 @@ def sign_in(page, base_url: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("input[type=submit]")
     expect(page.locator("#user-tools")).to_be_visible()
-
-
-def post_update(app: LiveApp, path: str, secret: str, update: dict) -> None:
-    request = urllib.request.Request(  # noqa: S310 - the app under test on 127.0.0.1
-        f"{app.url}{path}",
-        data=json.dumps(update).encode(),
-        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        assert response.status == 200
 
 
 def test_the_live_inbox_fits_a_line_per_conversation_and_announces_a_new_customer(
