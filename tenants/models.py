@@ -10,6 +10,8 @@ from django.core.validators import validate_slug
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tenants.branding import LOGO_MAX_BYTES, logo_upload_to, validate_logo
@@ -51,6 +53,12 @@ class SoftDeleteModel(models.Model):
         self.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
 
 
+def _logo_help() -> str:
+    return gettext("Shown in the desk's header. PNG, JPEG, SVG or WebP, at most %(size)s KB.") % {
+        "size": LOGO_MAX_BYTES // 1024
+    }
+
+
 class Tenant(AuditModel):
     """A B2B seller using the product; the unit of isolation."""
 
@@ -77,8 +85,7 @@ class Tenant(AuditModel):
         upload_to=logo_upload_to,
         blank=True,
         validators=[validate_logo],
-        help_text=_("Shown in the desk's header. PNG, JPEG, SVG or WebP, at most %(size)s KB.")
-        % {"size": LOGO_MAX_BYTES // 1024},
+        help_text=lazy(_logo_help, str)(),
     )
 
     class Formality(models.TextChoices):
