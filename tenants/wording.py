@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("es", "en", "pt")
@@ -31,7 +33,7 @@ MAX_CHARS = 600  # a reworded text
 @dataclass(frozen=True)
 class Text:
     key: str
-    label: str  # what the admin form calls it
+    label: Any  # what the admin form calls it (a lazy translation)
     placeholders: tuple[str, ...] = ()
     required: tuple[str, ...] = ()  # placeholders a reworded text must keep
 
@@ -39,41 +41,45 @@ class Text:
 TEXTS: dict[str, Text] = {
     t.key: t
     for t in (
-        Text("greeting", "Answer to a greeting", ("tenant",)),
-        Text("thanks", "Answer to thanks"),
+        Text("greeting", _("Answer to a greeting"), ("tenant",)),
+        Text("thanks", _("Answer to thanks")),
         Text(
             "saved_named",
-            "Contact details saved, the customer's name known",
+            _("Contact details saved, the customer's name known"),
             ("name", "fields"),
             ("fields",),
         ),
-        Text("saved", "Contact details saved", ("fields",), ("fields",)),
-        Text("field_name", "…their name (in the list of saved details)"),
-        Text("field_email", "…their e-mail (in the list of saved details)", ("email",), ("email",)),
-        Text("field_phone", "…their phone (in the list of saved details)", ("phone",), ("phone",)),
-        Text("and", "The word joining the last two saved details"),
-        Text("handoff", "The customer asked for a person: handed to a rep"),
-        Text("handoff_ask_contact", "After the handoff, when no e-mail or phone is known"),
-        Text("products", "Before the list of matching products"),
+        Text("saved", _("Contact details saved"), ("fields",), ("fields",)),
+        Text("field_name", _("…their name (in the list of saved details)")),
+        Text(
+            "field_email", _("…their e-mail (in the list of saved details)"), ("email",), ("email",)
+        ),
+        Text(
+            "field_phone", _("…their phone (in the list of saved details)"), ("phone",), ("phone",)
+        ),
+        Text("and", _("The word joining the last two saved details")),
+        Text("handoff", _("The customer asked for a person: handed to a rep")),
+        Text("handoff_ask_contact", _("After the handoff, when no e-mail or phone is known")),
+        Text("products", _("Before the list of matching products")),
         Text(
             "products_in_budget",
-            "Before the list of products within the customer's budget",
+            _("Before the list of products within the customer's budget"),
             ("budget",),
         ),
         Text(
             "products_unpriced",
-            "Before a list of products whose price cannot be compared with the budget",
+            _("Before a list of products whose price cannot be compared with the budget"),
             ("budget",),
         ),
-        Text("no_products", "No product matches"),
-        Text("no_products_in_budget", "No product matches within the budget", ("budget",)),
-        Text("price_on_request", "A product without a price"),
-        Text("repeat", "The same products as just listed: asks for details instead"),
-        Text("noted", "Nothing new to list, already asked for details"),
-        Text("ask_need", "Nothing recognised: asks what the customer needs"),
-        Text("ask_contact", "After products, when no contact detail is known"),
-        Text("outro", "After products, when the contact is known"),
-        Text("opportunity", "The need and the contact are known: an opportunity is registered"),
+        Text("no_products", _("No product matches")),
+        Text("no_products_in_budget", _("No product matches within the budget"), ("budget",)),
+        Text("price_on_request", _("A product without a price")),
+        Text("repeat", _("The same products as just listed: asks for details instead")),
+        Text("noted", _("Nothing new to list, already asked for details")),
+        Text("ask_need", _("Nothing recognised: asks what the customer needs")),
+        Text("ask_contact", _("After products, when no contact detail is known")),
+        Text("outro", _("After products, when the contact is known")),
+        Text("opportunity", _("The need and the contact are known: an opportunity is registered")),
     )
 }
 
