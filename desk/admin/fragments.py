@@ -16,7 +16,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -39,15 +38,6 @@ def render(name: str, context: Mapping[str, Any]) -> SafeString:
 
 
 # ---- the conversations ----------------------------------------------------------------
-
-
-def status_flag(conversation: Conversation) -> str:
-    """The list's status, with the reason of the flag (cut short) when it has one."""
-    label = str(conversation.get_status_display())
-    if not conversation.needs_attention:
-        return label
-    reason = conversation.attention_reason or NO_REASON
-    return render("flag", {"label": label, "reason": reason, "brief": True})
 
 
 # ---- the inbox: one line per conversation ----------------------------------------------
@@ -82,7 +72,7 @@ def inbox_status(conversation: Conversation) -> SafeString:
         if flagged
         else short.get(conversation.status, conversation.status)
     )
-    reason = (conversation.attention_reason or _("needs a rep")) if flagged else ""
+    reason = (conversation.attention_reason or NO_REASON) if flagged else ""
     return render(
         "conversation_inbox_status",
         {"status": conversation.status, "flagged": flagged, "label": label, "reason": reason},
@@ -125,17 +115,6 @@ def attention(conversation: Conversation) -> str:
     if not conversation.needs_attention:
         return _("Not flagged.")
     return render("flag", {"reason": conversation.attention_reason or NO_REASON})
-
-
-def time_ago(when: datetime | None) -> str:
-    if when is None:
-        return EMPTY
-    exact = timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
-    return render("time_ago", {"exact": exact, "ago": timesince(when, depth=1)})
-
-
-def unanswered(count: int) -> SafeString:
-    return render("unanswered", {"count": count})
 
 
 def contact_card(contact: Contact) -> SafeString:
