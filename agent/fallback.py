@@ -22,6 +22,7 @@ carries what it listed (``metadata["fallback"]``), so the next turn knows.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 MAX_PRODUCTS = 3
 CANDIDATES = 8  # products searched, of which the budget keeps the ones within it
+DESCRIBED = 400  # characters of a product's description read for the words of a need
+RELEVANT = 0.75  # a product listed is at least this relevant, relative to the best listed
 MAX_NEEDS = 5  # customer messages quoted in the opportunity's problem statement
 # Currencies close enough in value that a price in one is compared with a budget in another
 # at face value (a 3,450 USD product is above a 3,000 EUR budget); any other pair is not
@@ -123,36 +126,55 @@ def _fits(product: Product, budget: Budget) -> bool | None:
     return product.price <= budget.amount
 
 
-def rank_products(products: list[Product], budget: Budget | None) -> _Ranked:
+def _closest(found: list[Product], relevance: dict[int, float]) -> list[Product]:
+    """The best ``MAX_PRODUCTS`` of ``found``: the most relevant first (the search order
+    among equals), without those far less relevant than the best of them."""
+    best = max((relevance.get(p.pk, 0.0) for p in found), default=0.0)
+    kept = [p for p in found if relevance.get(p.pk, 0.0) >= RELEVANT * best]
+    return sorted(kept, key=lambda p: -relevance.get(p.pk, 0.0))[:MAX_PRODUCTS]
+
+
+def rank_products(
+    products: list[Product], budget: Budget | None, relevance: dict[int, float] | None = None
+) -> _Ranked:
     """With a budget: the products within it (listed and recommended); when none is, those
-    whose price cannot be compared (listed, not recommended); never one above it."""
+    whose price cannot be compared (listed, not recommended); never one above it. Among
+    them, the most relevant (``relevance`` by product id, see :func:`_search_products`)."""
+    relevance = relevance or {}
     if budget is None:
-        best = products[:MAX_PRODUCTS]
+        best = _closest(products, relevance)
         return _Ranked(listed=best, recommended=best, intro="products" if best else "no_products")
-    within = [p for p in products if _fits(p, budget) is True][:MAX_PRODUCTS]
+    within = _closest([p for p in products if _fits(p, budget) is True], relevance)
     if within:
         return _Ranked(listed=within, recommended=within, intro="products_in_budget")
-    unknown = [p for p in products if _fits(p, budget) is None][:MAX_PRODUCTS]
+    unknown = _closest([p for p in products if _fits(p, budget) is None], relevance)
     if unknown:
         return _Ranked(listed=unknown, recommended=[], intro="products_unpriced")
     return _Ranked(listed=[], recommended=[], intro="no_products_in_budget")
 
 
-def _search_products(state: TurnState, query: str) -> list[Product]:
-    """The catalog's matches for the need, the ones that share the most words of it in
-    their SKU, name or category first (the search order otherwise); a match that shares
-    none is left out when others do (the search always fills its ``k``)."""
+def _search_products(state: TurnState, query: str) -> tuple[list[Product], dict[int, float]]:
+    """The catalog's matches for the need, in the search's order, and how relevant each is:
+    the words of the need its SKU, name, category or description's start shares, each
+    weighed by how few of the matches share it ("turbidímetro" counts more than
+    "laboratorio"). When some share words, those that share none are left out (the search
+    always fills its ``k``)."""
     hits = search(tenant=state.tenant, query=query, k=max(CANDIDATES, MAX_PRODUCTS))
     rows = Product.objects.filter(pk__in=[h.product_id for h in hits], is_active=True).only(
-        "sku", "name", "category", "price", "currency", "url"
+        "sku", "name", "category", "price", "currency", "url", "clean_text"
     )
     by_id = {p.pk: p for p in rows}
     found = [by_id[h.product_id] for h in hits if h.product_id in by_id]
     wanted = set(words(query))
-    shared = {p.pk: len(wanted & set(words(f"{p.sku} {p.name} {p.category}"))) for p in found}
-    if any(shared.values()):
-        found = [p for p in found if shared[p.pk]]
-    return sorted(found, key=lambda p: -shared[p.pk])  # stable: search order among equals
+    shared = {
+        p.pk: wanted & set(words(f"{p.sku} {p.name} {p.category} {p.clean_text[:DESCRIBED]}"))
+        for p in found
+    }
+    carriers = Counter(word for common in shared.values() for word in common)
+    relevance = {pk: sum(1 / carriers[w] for w in common) for pk, common in shared.items()}
+    if any(relevance.values()):
+        found = [p for p in found if relevance[p.pk]]
+    return found, relevance
 
 
 def _clear_staged(state: TurnState) -> None:
@@ -253,7 +275,8 @@ def fallback_respond(turn: TurnInput) -> FallbackReply:
         query = " ".join(now.needs)
         if not query or (len(query.split()) < 4 and before.needs):
             query = " ".join([*before.needs[-1:], query]).strip()
-        ranked = rank_products(_search_products(state, query), budget)
+        found, relevance = _search_products(state, query)
+        ranked = rank_products(found, budget, relevance)
     if register and ranked is not None:
         _stage_opportunity(state, language, needs, budget, ranked)
 
