@@ -128,3 +128,48 @@ def test_a_no_key_conversation_ends_qualified_and_handed_off(shop, language):
     assert [r.answer_mode for r in replies] == ["fallback"] * 4
     # The reply that announces the handoff is delivered too, though the bot is done.
     assert [r.delivery_status for r in replies] == [Message.Delivery.SENT] * 4
+
+
+def test_a_burst_over_the_widget_gets_one_reply(shop, settings):
+    settings.AGENT_FALLBACK_SETTLE_SECONDS = 0.5
+    settings.WIDGET_RATE_LIMIT = "50/60"
+    burst = [
+        "hola",
+        "necesito un medidor de pH",
+        "para el laboratorio",
+        "presupuesto 3.000 €",
+        "me llamo Ana",
+        "ana@example.com",
+        "¿hola?",
+    ]
+
+    async def scenario() -> list[dict[str, Any]]:
+        comm = WebsocketCommunicator(
+            application, f"/ws/widget/{shop.key}/", headers=[(b"origin", ORIGIN.encode())]
+        )
+        connected, _ = await comm.connect()
+        assert connected
+        assert (await comm.receive_json_from())["type"] == "ready"
+        for text in burst:  # as fast as the socket takes them
+            await comm.send_json_to({"type": "message", "text": text})
+        frames = []
+        try:
+            while not any(f["type"] == "message" for f in frames):
+                frames.append(await comm.receive_json_from(timeout=20))
+            assert await answers_wait(timeout=20)
+            while not await comm.receive_nothing(timeout=0.3):
+                frames.append(await comm.receive_json_from())
+        finally:
+            await comm.disconnect()
+        return frames
+
+    frames = async_to_sync(scenario)()
+    messages = [f for f in frames if f["type"] == "message"]
+    assert len(messages) == 1
+    reply = messages[0]["text"]
+    assert reply.startswith("Gracias, Ana: he guardado su e-mail ana@example.com.")
+    assert "presupuesto de 3.000 EUR" in reply and OVER_BUDGET not in reply
+    with tenant_scope(shop.tenant):
+        assert Message.objects.filter(role=Message.Role.USER).count() == len(burst)
+        assert Message.objects.filter(role=Message.Role.ASSISTANT).count() == 1
+        assert LeadOpportunity.objects.count() == 1
