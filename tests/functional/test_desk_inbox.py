@@ -377,3 +377,21 @@ def test_the_list_shows_the_assigned_rep_by_name(client, tenant_a, teammate, own
     html = client.get(CHANGELIST).content.decode()
     assert '<td class="field-assigned_rep_name">Marta Ruiz</td>' in html
     assert f'<td class="field-assigned_rep_name">{owner.email}</td>' in html  # no name: e-mail
+
+
+def test_a_read_mark_only_moves_forward(tenant_a, teammate):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from desk.services import conversation_mark_read
+
+    now = timezone.now()
+    with tenant_scope(tenant_a):
+        conversation = ConversationFactory(tenant=tenant_a)
+        assert conversation_mark_read(conversation=conversation, user=teammate, at=now) is True
+        earlier = now - timedelta(minutes=5)
+        assert conversation_mark_read(conversation=conversation, user=teammate, at=earlier) is False
+        assert conversation_mark_read(conversation=conversation, user=teammate, at=now) is False
+        [mark] = ConversationReadMark.objects.filter(conversation=conversation)
+    assert (mark.user, mark.last_read_at, mark.tenant) == (teammate, now, tenant_a)
