@@ -39,14 +39,20 @@ OPPORTUNITY = Resource(LeadOpportunity, "opportunity_resource")
 RECOMMENDATION = Resource(OpportunityProductRecommendation, "recommendation_resource")
 
 # Event type -> the resource its payload carries (later: "quote.created": QUOTE, ...).
+# Beyond the list: ``recommendation.updated`` (a product recommended again with a new
+# justification; without it a mirror's copy of the recommendation goes stale) and
+# ``contact.erased`` (a GDPR erasure: the CRM erases its copy too, and reads the contact's
+# conversations and opportunities again, whose texts were erased with it).
 WEBHOOK_EVENTS: dict[str, Resource] = {
     EventType.CONTACT_CREATED: CONTACT,
     EventType.CONTACT_UPDATED: CONTACT,
+    EventType.CONTACT_ERASED: CONTACT,
     EventType.CONVERSATION_HANDED_OFF: CONVERSATION,
     EventType.CONVERSATION_CLOSED: CONVERSATION,
     EventType.OPPORTUNITY_CREATED: OPPORTUNITY,
     EventType.OPPORTUNITY_UPDATED: OPPORTUNITY,
     EventType.RECOMMENDATION_CREATED: RECOMMENDATION,
+    EventType.RECOMMENDATION_UPDATED: RECOMMENDATION,
 }
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = tuple(WEBHOOK_EVENTS)
 

@@ -14,8 +14,10 @@ every change.
 The tenant lives through real edges and services meanwhile: the CRM's own upserts and
 opportunity updates through the API, customer messages through ``POST /api/v1/messages``
 (answered by the fallback agent), the agent and a rep through crm's services (a hand-off,
-an opportunity with recommendations, status changes, a closed conversation), and a real
-worker delivering the webhooks to a receiver on 127.0.0.1.
+an opportunity with recommendations, a recommendation revised, status changes, a closed
+conversation, a contact's GDPR erasure, after which the CRM reads that contact's
+conversations and opportunities again), and a real worker delivering the webhooks to a
+receiver on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from django.test import Client
 from crm.audit import Actor
 from crm.models import Contact, Conversation, LeadOpportunity
 from crm.services import (
+    contact_erase,
     contact_update,
     conversation_close,
     conversation_hand_off,
@@ -112,6 +115,16 @@ class CrmMirror:
             return
         self.applied.add(event.event_id)
         kind, data = event.event_type.split(".")[0], event.payload["data"]
+        if event.event_type == "contact.erased":
+            # Erased with the contact: the texts of its conversations and opportunities.
+            self.records["contacts"][data["id"]] = data
+            for resource in ("conversations", "opportunities"):
+                for record in list(self.records[resource].values()):
+                    if record["contact_id"] == data["id"]:
+                        fresh = self.api("get", f"/{resource}/{record['id']}")
+                        fresh.pop("messages", None)  # the list's shape, as mirrored
+                        self.records[resource][record["id"]] = fresh
+            return
         if kind == "recommendation":
             opportunity = self.records["opportunities"].get(data["opportunity_id"])
             if opportunity is not None:
@@ -239,12 +252,18 @@ def test_a_crm_mirrors_a_fresh_tenant_with_the_api_and_the_webhooks(receiver, se
             recommendation_record(
                 opportunity=second, product=product, justification="Cubre el rango", actor=AGENT
             )
+        recommendation_record(
+            opportunity=second,
+            product=products[1],
+            justification="Cubre 0-5 mg/L con reactivo DPD",
+            actor=AGENT,
+        )
         opportunity_status_set(
             opportunity=first, status=LeadOpportunity.Status.NEEDS_EXPERT, actor=AGENT
         )
-        conversation_close(
-            conversation=Conversation.objects.get(contact__crm_contact_id="C-3"), actor=AGENT
-        )
+        ana = Contact.objects.get(crm_contact_id="C-3")
+        conversation_close(conversation=Conversation.objects.get(contact=ana), actor=AGENT)
+        contact_erase(contact=ana, actor=Actor.system("GDPR request"))  # Ana asked
     mirror.api(
         "patch",
         f"/opportunities/{first.pk}",

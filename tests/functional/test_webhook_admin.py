@@ -93,7 +93,7 @@ def test_the_form_refuses_private_urls_and_unknown_events(admin_client, tenant_a
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "link-local" in str(errors["url"])
-    response = register(admin_client, "http://8.8.8.8/hooks", events=["contact.erased"])
+    response = register(admin_client, "http://8.8.8.8/hooks", events=["conversation.assigned"])
     assert "events" in response.context["adminform"].form.errors
     with tenant_scope(tenant_a):
         assert not WebhookEndpoint.objects.exists()

@@ -5,6 +5,7 @@ verifies the signature as a CRM would (tests/fakes/webhook_receiver.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from django.core import mail
@@ -12,9 +13,10 @@ from django_tasks_db.models import DBTaskResult
 
 from crm.audit import Actor
 from crm.models import Platform
-from crm.services import contact_upsert_from_crm, opportunity_register
+from crm.services import contact_erase, contact_upsert_from_crm, opportunity_register
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.representations import contact_resource, opportunity_resource
+from integrations.webhooks.events import WEBHOOK_EVENT_TYPES
 from integrations.webhooks.services import WebhookError, webhook_endpoint_create
 from integrations.webhooks.tasks import (
     webhook_deliveries_recover,
@@ -31,15 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CRM = Actor.integration("CRM API (test)")
 Status = WebhookDelivery.Status
-ALL = [
-    "contact.created",
-    "contact.updated",
-    "conversation.handed_off",
-    "conversation.closed",
-    "opportunity.created",
-    "opportunity.updated",
-    "recommendation.created",
-]
+ALL = list(WEBHOOK_EVENT_TYPES)
 
 
 @pytest.fixture
@@ -313,7 +307,7 @@ def test_private_urls_are_refused_at_save_time(tenant_a, receiver, settings):
             webhook_endpoint_create(tenant=tenant_a, url=url, events=["contact.created"])
     with tenant_scope(tenant_a), pytest.raises(WebhookError, match="Unknown event"):
         webhook_endpoint_create(
-            tenant=tenant_a, url="http://8.8.8.8/hooks", events=["contact.erased"]
+            tenant=tenant_a, url="http://8.8.8.8/hooks", events=["conversation.assigned"]
         )
     with tenant_scope(tenant_a):
         assert not WebhookEndpoint.objects.exists()
@@ -356,3 +350,34 @@ def test_a_delivery_queued_twice_is_sent_once(tenant_a, receiver):
     assert webhook_deliveries_recover(older_than=-60) == 1  # a second task for it
     work()
     assert len(receiver.received) == 1
+
+
+def test_the_offered_events_are_the_issues_and_two_more():
+    assert set(WEBHOOK_EVENT_TYPES) == {
+        "contact.created",
+        "contact.updated",
+        "contact.erased",
+        "conversation.handed_off",
+        "conversation.closed",
+        "opportunity.created",
+        "opportunity.updated",
+        "recommendation.created",
+        "recommendation.updated",
+    }
+
+
+def test_an_erasure_reaches_the_crm_with_the_erased_contact(tenant_a, receiver):
+    subscribe(tenant_a, receiver, events=["contact.erased"])
+    contact = new_contact(tenant_a)
+    with tenant_scope(tenant_a):
+        contact_erase(contact=contact, actor=Actor.system())
+
+    work()
+
+    [got] = receiver.received
+    assert got.event_type == "contact.erased"
+    assert got.payload["data"]["id"] == contact.pk
+    assert "Laura" not in json.dumps(got.payload)  # the CRM gets the erased record
+    with tenant_scope(tenant_a):
+        contact.refresh_from_db()
+        assert got.payload["data"] == contact_resource(contact)
