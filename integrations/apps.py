@@ -14,9 +14,11 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self) -> None:
-        from crm.events import event_subscribe
+        from crm.events import EventType, event_subscribe
         from integrations.webhooks.events import WEBHOOK_EVENT_TYPES
-        from integrations.webhooks.tasks import webhook_event_handle
+        from integrations.webhooks.tasks import webhook_contact_erased, webhook_event_handle
 
+        # A GDPR erasure reaches the payloads already stored (before they are sent).
+        event_subscribe(webhook_contact_erased, types=[EventType.CONTACT_ERASED])
         # Each committed event a tenant's endpoints subscribed to becomes their deliveries.
         event_subscribe(webhook_event_handle, types=WEBHOOK_EVENT_TYPES)

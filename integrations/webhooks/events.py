@@ -86,6 +86,14 @@ def event_resource(event: DomainEvent) -> dict[str, Any] | None:
     return _representation(resource.representation)(row)
 
 
+def resource_now(event_type: str, pk: int) -> dict[str, Any] | None:
+    """The resource an event of ``event_type`` about row ``pk`` carries, as it is now
+    (soft-deleted rows too); None when the row is gone. Runs in the tenant's scope."""
+    resource = WEBHOOK_EVENTS[event_type]
+    row = resource.model.all_objects.filter(pk=pk).first()
+    return None if row is None else _representation(resource.representation)(row)
+
+
 def event_payload(event: DomainEvent, *, tenant: Tenant, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": event.id,

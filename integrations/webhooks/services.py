@@ -28,17 +28,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.events import DomainEvent
+from crm.models import LeadOpportunity
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_webhook_secret
 from integrations.webhooks.events import (
     WEBHOOK_EVENTS,
     event_payload,
     event_resource,
     events_problem,
+    resource_now,
 )
 from integrations.webhooks.safety import url_problem
 from integrations.webhooks.signing import (
@@ -354,6 +356,35 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:
     delivery.retry_until = now + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW)
     delivery.save(update_fields=["status", "next_attempt_at", "retry_until", "updated_at"])
     return True
+
+
+def webhook_payloads_erase(*, tenant: Tenant, contact_id: int) -> int:
+    """After a contact's GDPR erasure: every stored payload about the contact (its own
+    events, its conversations', opportunities' and their recommendations') carries the
+    record as it is now, erased, instead of the personal data it was sent with; waiting
+    deliveries send that. Returns how many payloads changed. Runs in ``tenant``'s scope."""
+    opportunity_ids = list(
+        LeadOpportunity.all_objects.filter(contact_id=contact_id).values_list("pk", flat=True)
+    )
+    about = (
+        Q(event_type__startswith="contact.", payload__data__id=contact_id)
+        | Q(event_type__startswith="conversation.", payload__data__contact_id=contact_id)
+        | Q(event_type__startswith="opportunity.", payload__data__contact_id=contact_id)
+    )
+    if opportunity_ids:
+        about |= Q(
+            event_type__startswith="recommendation.",
+            payload__data__opportunity_id__in=opportunity_ids,
+        )
+    changed = 0
+    for delivery in WebhookDelivery.all_objects.filter(about).only("payload", "event_type"):
+        payload = dict(delivery.payload)
+        pk = int(payload["data"]["id"])
+        payload["data"] = resource_now(delivery.event_type, pk) or {"id": pk}
+        delivery.payload = payload
+        delivery.save(update_fields=["payload", "updated_at"])
+        changed += 1
+    return changed
 
 
 def webhook_deliveries_due(*, older_than: float) -> list[tuple[int, int]]:

@@ -27,6 +27,7 @@ from integrations.webhooks.services import (
     webhook_deliveries_due,
     webhook_delivery_claim,
     webhook_delivery_redeliver,
+    webhook_payloads_erase,
 )
 from integrations.webhooks.transport import AttemptOutcome, webhook_post
 from tenants.models import Tenant
@@ -82,6 +83,15 @@ def webhook_event_handle(event: DomainEvent) -> None:
     with tenant_scope(tenant), transaction.atomic():
         ids = webhook_deliveries_create(tenant=tenant, event=event)
         webhook_deliver_enqueue(tenant.pk, ids)
+
+
+def webhook_contact_erased(event: DomainEvent) -> None:
+    """crm's subscriber for ``contact.erased``: the stored payloads forget the contact."""
+    tenant = tenant_for_task(event.tenant_id, "webhook_contact_erased")
+    if tenant is None:
+        return
+    with tenant_scope(tenant), transaction.atomic():
+        webhook_payloads_erase(tenant=tenant, contact_id=event.subject_id)
 
 
 def webhook_delivery_redeliver_enqueue(*, delivery: WebhookDelivery) -> bool:
