@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
@@ -211,23 +212,31 @@ def member_invite(*, membership: Membership) -> str | None:
     user, tenant = membership.user, membership.tenant
     login_url = public_url(reverse("admin:login"))
     link = None
-    if user.has_usable_password():
-        how = f"Sign in at {login_url} with {user.email} and your password."
-    else:
+    if not user.has_usable_password():
         link = member_set_password_link(user=user)
-        days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
-        how = (
-            f"Choose your password here (the link works once, for {days} days):\n{link}\n\n"
-            f"Then sign in at {login_url} with {user.email}."
-        )
-    message = EmailMessage(
-        subject=f"Your account on the {tenant.name} sales desk",
-        body=(
-            f"You have been added to the {tenant.name} sales desk as "
-            f"{membership.get_role_display().lower()}.\n\n{how}\n"
-        ),
-        to=[user.email],
-    )
+    # In the language the member's desk will speak (theirs, else the tenant's).
+    with translation.override(membership.language or tenant.default_language or None):
+        if link is None:
+            how = gettext("Sign in at %(url)s with %(email)s and your password.") % {
+                "url": login_url,
+                "email": user.email,
+            }
+        else:
+            how = gettext(
+                "Choose your password here (the link works once, for %(days)s days):\n"
+                "%(link)s\n\nThen sign in at %(url)s with %(email)s."
+            ) % {
+                "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+                "link": link,
+                "url": login_url,
+                "email": user.email,
+            }
+        subject = gettext("Your account on the %(tenant)s sales desk") % {"tenant": tenant.name}
+        body = gettext("You have been added to the %(tenant)s sales desk as %(role)s.") % {
+            "tenant": tenant.name,
+            "role": str(membership.get_role_display()).lower(),
+        }
+    message = EmailMessage(subject=subject, body=f"{body}\n\n{how}\n", to=[user.email])
     transaction.on_commit(lambda: _invite_send(message, user.pk), robust=True)
     return link
 

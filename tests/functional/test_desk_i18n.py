@@ -280,3 +280,19 @@ def test_the_live_socket_speaks_the_members_language(settings, rep_es, rep_en, d
     assert spanish["message"]["who"] == "Cliente (Ana Gómez)"
     assert spanish["message"]["channel"] == "Telegram"
     assert english["message"]["who"] == "Customer (Ana Gómez)"
+
+
+def test_a_new_members_invitation_speaks_the_tenants_language(
+    hidrolab, mailoutbox, django_capture_on_commit_callbacks
+):
+    from tenants.services import member_invite
+
+    with django_capture_on_commit_callbacks(execute=True):
+        membership, _ = member_ensure(
+            tenant=hidrolab, email="nuevo@hidrolab.example", role=Membership.Role.SALES_REP
+        )
+        link = member_invite(membership=membership)
+    [email] = mailoutbox
+    assert email.subject == "Su cuenta en la mesa comercial de Hidrolab"
+    assert "como asesor comercial" in email.body and "Elija su contraseña aquí" in email.body
+    assert link in email.body
