@@ -1,16 +1,21 @@
-"""``manage.py add_webhook``: the endpoint's id and secret, printed once; bad input refused."""
+"""``manage.py add_webhook``: the endpoint's id and secret, printed once; bad input refused.
+``manage.py webhook_recover``: overdue deliveries queued again."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from integrations.models import WebhookEndpoint
 from tenants.scoping import tenant_scope
+from tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +76,19 @@ def test_private_urls_are_refused_in_production(tenant_a, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     with pytest.raises(CommandError, match="loopback"):
         run("alpha", "http://127.0.0.1:9000/hooks", "--event", "contact.created")
+
+
+def test_webhook_recover_queues_overdue_deliveries(tenant_a):
+    with tenant_scope(tenant_a):
+        overdue = WebhookDeliveryFactory(
+            tenant=tenant_a,
+            status="pending",
+            next_attempt_at=timezone.now() - timedelta(minutes=10),
+        )
+        WebhookDeliveryFactory(tenant=tenant_a, status="pending", next_attempt_at=timezone.now())
+        WebhookDeliveryFactory(tenant=tenant_a, status="succeeded")
+    out = StringIO()
+    call_command("webhook_recover", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"requeued": 1}
+    [queued] = DBTaskResult.objects.all()
+    assert queued.args_kwargs["args"] == [tenant_a.pk, overdue.pk]
