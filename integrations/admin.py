@@ -96,7 +96,7 @@ class WebhookEndpointAdmin(TenantOwnedAdmin):
         ]
 
     def row_save(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        secret = webhook_endpoint_save(endpoint=obj)
+        secret = webhook_endpoint_save(endpoint=obj, checked=True)  # the form's _post_clean
         if secret:
             self._show_secret(request, obj, secret, rotated=False)
 

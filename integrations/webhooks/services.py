@@ -82,9 +82,12 @@ def webhook_endpoint_problems(*, endpoint: WebhookEndpoint) -> dict[str, str]:
     return problems
 
 
-def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> str | None:
-    """Save an endpoint (new or changed); returns its secret when it is new (shown once)."""
-    problems = webhook_endpoint_problems(endpoint=endpoint)
+def webhook_endpoint_save(*, endpoint: WebhookEndpoint, checked: bool = False) -> str | None:
+    """Save an endpoint (new or changed); returns its secret when it is new (shown once).
+    ``checked``: the caller has just validated it with :func:`webhook_endpoint_problems`
+    (a form), so a DNS answer changing in between does not turn into an error here; the
+    address is checked again on every delivery anyway."""
+    problems = {} if checked else webhook_endpoint_problems(endpoint=endpoint)
     if problems:
         raise WebhookError(" ".join(problems.values()))
     created = endpoint.pk is None
