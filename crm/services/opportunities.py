@@ -321,6 +321,9 @@ def recommendation_record(
     row.justification = justification
     row.is_deleted, row.deleted_at = False, None
     row.save()
+    # The opportunity shows its recommendations: an incremental sync (updated_since)
+    # must see it changed.
+    LeadOpportunity.objects.filter(pk=opportunity.pk).update(updated_at=row.updated_at)
     audit_record(
         tenant=opportunity.tenant,
         action=Action.RECOMMENDATION_CREATED if created else Action.RECOMMENDATION_UPDATED,

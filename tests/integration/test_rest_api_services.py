@@ -13,10 +13,10 @@ from django.test import Client
 from crm.audit import Actor
 from crm.events import DomainEvent, event_subscribe
 from crm.models import AuditEntry, LeadOpportunity
-from crm.services.opportunities import opportunity_crm_update
+from crm.services.opportunities import opportunity_crm_update, recommendation_record
 from tenants.scoping import tenant_scope
 from tests import edges
-from tests.factories import LeadOpportunityFactory
+from tests.factories import LeadOpportunityFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 CRM = Actor.integration("CRM API (test)")
@@ -90,3 +90,14 @@ def test_api_writes_publish_the_events_webhooks_follow(
     assert patched.status_code == 200
     assert [e.type for e in received] == ["opportunity.updated", "opportunity.updated"]
     assert {(e.actor_kind, e.actor_name) for e in received} == {("integration", "CRM API (CRM)")}
+
+
+def test_a_recommendation_moves_its_opportunity_for_incremental_sync(tenant_a):
+    """A CRM syncing opportunities with updated_since sees a new recommendation."""
+    with tenant_scope(tenant_a):
+        opportunity = LeadOpportunityFactory(tenant=tenant_a)
+        before = LeadOpportunity.objects.get(pk=opportunity.pk).updated_at
+        product = ProductFactory(tenant=tenant_a)
+        recommendation_record(opportunity=opportunity, product=product, justification="Rango")
+        after = LeadOpportunity.objects.get(pk=opportunity.pk).updated_at
+        assert after > before
