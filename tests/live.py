@@ -91,6 +91,9 @@ def app_environment(
         PUBLIC_BASE_URL=base_url,
         LLM_BASE_URL="http://127.0.0.1:9/v1",  # nothing listens: the fallback agent answers
         PYTHONUNBUFFERED="1",
+        # Bursts and benchmarks send thousands of CRM API requests with one key; a test of
+        # the limit passes its own value in ``extra``.
+        API_RATE_LIMIT="0",
         # Served over plain HTTP on 127.0.0.1, also when a caller sets DEBUG=0 (production-
         # like): no redirect to HTTPS, no HSTS, cookies over HTTP.
         SECURE_SSL_REDIRECT="0",

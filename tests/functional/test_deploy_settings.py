@@ -65,6 +65,22 @@ def test_check_deploy_with_the_readmes_production_settings_prints_no_warning(tmp
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "WARNINGS" not in output and "System check identified no issues" in output
+    # Safe defaults of the production block: webhooks never reach private addresses.
+    shown = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c", SHOW_SAFETY_DEFAULTS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert shown.stdout.split()[-2:] == ["False", "False"], shown.stdout + shown.stderr
+
+
+SHOW_SAFETY_DEFAULTS = (
+    "from django.conf import settings; print(settings.DEBUG, settings.WEBHOOK_ALLOW_PRIVATE_URLS)"
+)
 
 
 @pytest.mark.django_db
