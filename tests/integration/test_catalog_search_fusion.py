@@ -14,26 +14,11 @@ from catalog import search as search_module
 from catalog import services
 from catalog.caches import query_vectors
 from catalog.index import index_drift
-from catalog.search import search
 from tenants.scoping import tenant_scope
 from tests.factories.catalog import load
+from tests.integration.test_catalog_search_issue11 import BILINGUAL, product, top
 
 pytestmark = pytest.mark.django_db
-
-
-def top(tenant, query, k=5, **kwargs):
-    with tenant_scope(tenant):
-        return [hit.sku for hit in search(tenant=tenant, query=query, k=k, **kwargs)]
-
-
-def product(sku, name, category="", brand="", description=""):
-    return {
-        "sku": sku,
-        "name": name,
-        "category": category,
-        "brand": brand,
-        "description_html": description,
-    }
 
 
 MODELS = [
@@ -42,7 +27,7 @@ MODELS = [
         "Patrones de calibración para 4400B y 4400B LED (kit)",
         "Patrones",
         "Hidrolab",
-        "<p>Kit de patrones para el turbidímetro 4400B y el 4400B LED.</p>",
+        description="<p>Kit de patrones para el turbidímetro 4400B y el 4400B LED.</p>",
     ),
     product("XR.4400B.01", "Turbidímetro portátil", "Turbidez", "Hidrolab"),
     product("XR.4400B.LED", "Turbidímetro portátil con LED", "Turbidez", "Hidrolab"),
@@ -71,12 +56,7 @@ def test_without_the_skus_segments_the_accessory_comes_first(models, monkeypatch
 
 
 CATALOG = [
-    product("ES-TUR-1", "Turbidímetro de laboratorio TB-300", "Turbidez", "Hidrolab"),
-    product("ES-CAU-1", "Caudalímetro electromagnético FX-80", "Caudal", "Fluxa"),
-    product("ES-BAL-1", "Balanza analítica BA-220", "Balanzas", "Metrika"),
-    product("EN-PH-1", "Digital pH meter PH-10 with display", "pH", "Kelvix"),
-    product("EN-DO-1", "Dissolved oxygen meter DO-5", "Dissolved oxygen", "Sentrix"),
-    product("EN-MIX-1", "Magnetic stirrer MS-1 with hot plate", "Lab equipment", "Kelvix"),
+    *BILINGUAL,
     product("ES-TUR-2", "Turbidímetro portátil TB-100", "Turbidez", "Hidrolab"),
     product("ES-TUR-3", "Turbidímetro de proceso TB-900", "Turbidez", "Hidrolab"),
     product("ES-TUR-4", "Turbidímetro con luz infrarroja TB-400", "Turbidez", "Hidrolab"),
