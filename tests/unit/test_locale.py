@@ -49,9 +49,11 @@ def parse_po(path: Path) -> list[Entry]:
                 entry.fuzzy = True
             continue
         keyword, _, rest = line.partition(" ")
-        if line.startswith('"'):
+        if line.startswith('"'):  # a continuation of the string above
             assert target is not None, f"{path}:{number}: a string outside an entry"
-            keyword, rest = target[0], line
+            name, index = target
+            keyword = f"msgstr[{index}]" if name == "msgstr" else name
+            rest = line
         elif keyword in ("msgctxt", "msgid") and target is not None and target[0] == "msgstr":
             entries.append(entry)
             entry = Entry()
@@ -96,7 +98,8 @@ def test_the_parser_reads_entries_plurals_and_contexts(tmp_path):
         '#: a.py:1\nmsgid "Reply"\nmsgstr "Responder"\n\n'
         '#, fuzzy\nmsgctxt "verb"\nmsgid "Open"\nmsgstr ""\n"Abrir"\n\n'
         'msgid "%(n)s message"\nmsgid_plural "%(n)s messages"\n'
-        'msgstr[0] "%(n)s mensaje"\nmsgstr[1] "%(n)s de mensajes"\nmsgstr[2] "%(n)s mensajes"\n'
+        'msgstr[0] "%(n)s mensaje"\nmsgstr[1] ""\n"%(n)s de mensajes"\n'
+        'msgstr[2] "%(n)s "\n"mensajes"\n'
         '#~ msgid "Gone"\n#~ msgstr "Ido"\n',
         encoding="utf-8",
     )
@@ -104,7 +107,8 @@ def test_the_parser_reads_entries_plurals_and_contexts(tmp_path):
     assert header.msgstr == {0: "Language: es\n"}
     assert (reply.msgid, reply.msgstr, reply.fuzzy) == ("Reply", {0: "Responder"}, False)
     assert (opened.msgctxt, opened.msgstr, opened.fuzzy) == ("verb", {0: "Abrir"}, True)
-    assert plural.msgid_plural == "%(n)s messages" and len(plural.msgstr) == 3
+    assert plural.msgid_plural == "%(n)s messages"
+    assert plural.msgstr == {0: "%(n)s mensaje", 1: "%(n)s de mensajes", 2: "%(n)s mensajes"}
 
 
 @pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parts[-3])
