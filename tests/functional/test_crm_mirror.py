@@ -126,10 +126,9 @@ class CrmMirror:
                         self.records[resource][record["id"]] = fresh
             return
         if kind == "recommendation":
-            opportunity = self.records["opportunities"].get(data["opportunity_id"])
-            if opportunity is not None:
-                others = [r for r in opportunity["recommendations"] if r["id"] != data["id"]]
-                opportunity["recommendations"] = sorted([*others, data], key=lambda r: r["id"])
+            # A recommendation changes its opportunity (its list and its updated_at): the
+            # CRM reads the opportunity again.
+            self.keep("opportunities", self.api("get", f"/opportunities/{data['opportunity_id']}"))
             return
         self.keep(
             {

@@ -21,7 +21,8 @@ def test_tenant_admin_copies_the_embed_snippet(page, live_app):  # noqa: F811
 
     page.goto(f"{live_app.url}/admin/channels_app/channelaccount/")
     row = page.locator("#result_list tbody tr", has_text="Sitio web")
-    webhook = f"{live_app.url}/ws/widget/{account['key']}/"
+    socket = live_app.url.replace("http://", "ws://", 1)  # the widget's is its WebSocket
+    webhook = f"{socket}/ws/widget/{account['key']}/"
     expect(row.locator("code")).to_have_text(webhook)
     row.get_by_role("button", name="Copy").click()
     expect(row.get_by_role("button", name="Copied")).to_be_visible()

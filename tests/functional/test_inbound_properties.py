@@ -185,7 +185,7 @@ def user_messages() -> dict[str, Message]:
 
 def assert_error_format(response: Any) -> None:
     body = response.json()
-    if response.get("Content-Type") == "application/problem+json":  # the REST API's errors
+    if response.headers.get("Content-Type") == "application/problem+json":  # REST API errors
         assert body["status"] == response.status_code and isinstance(body["detail"], str), body
         return
     assert body["ok"] is False and isinstance(body["error"], str), body
