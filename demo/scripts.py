@@ -839,10 +839,10 @@ SCRIPTS = (
             ("user", "hola necesito algo para medir cloro en agua de la finca"),
             (
                 "fallback",
-                "Gracias por tu mensaje. Estos productos de nuestro catálogo coinciden "
-                "con lo que buscas:\n- Colorímetro de cloro libre y total CL-25 (SKU HL-CL-25), "
+                "Gracias por su mensaje. Estos productos de nuestro catálogo coinciden "
+                "con lo que busca:\n- Colorímetro de cloro libre y total CL-25 (SKU HL-CL-25), "
                 "410.00 USD\n- Reactivo DPD cloro libre, 100 sobres (SKU RE-DPD-100), precio a "
-                "consultar\nUn asesor comercial revisará tu consulta y te responderá en breve.",
+                "consultar\nUn asesor comercial revisará su consulta y le responderá en breve.",
             ),
         ),
         ends="active",
