@@ -26,6 +26,23 @@ class SendResult:
     retry_after: float | None = None  # seconds the platform asked to wait before a retry
 
 
+@dataclass(frozen=True)
+class QuoteDocument:
+    """A quote as a channel sends it: the PDF, the text that goes with it, and the button
+    that accepts it (its ``accept_payload`` comes back in the button's callback/reply id,
+    see ``channels_app.quotes``). The widget shows ``download_url`` (signed, expiring)
+    instead of attaching the file."""
+
+    key: str
+    reference: str
+    filename: str
+    pdf: bytes
+    caption: str
+    accept_label: str
+    accept_payload: str
+    download_url: str
+
+
 class Transport(Protocol):
     async def send_text(
         self,
@@ -44,6 +61,21 @@ class Transport(Protocol):
         ``role`` is ``assistant`` for the bot and ``agent`` for a sales rep; a channel
         that can show who writes (the widget) uses it, the others ignore it; so is
         ``author``, a rep's first name (empty for the bot)."""
+        ...
+
+    async def send_quote(
+        self,
+        route: ConversationRoute,
+        document: QuoteDocument,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
+    ) -> SendResult:
+        """Deliver a quote: the document with its caption (piece 0), then what lets the
+        customer accept it (piece 1: Telegram's inline button is on the document itself,
+        so it has one piece; WhatsApp sends an interactive reply button after the
+        document). ``start``/``external_ids`` work as for :meth:`send_text`."""
         ...
 
     async def typing(self, route: ConversationRoute) -> None:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tenants",
     "crm",
     "catalog",
+    "quotes",
     "agent",
     "channels_app",
     "integrations",

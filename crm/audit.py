@@ -107,6 +107,13 @@ class Action:
     CONVERSATION_RESTORED = "crm.conversation.restored"
     OPPORTUNITY_DELETED = "crm.opportunity.deleted"
     OPPORTUNITY_RESTORED = "crm.opportunity.restored"
+    QUOTE_CREATED = "quotes.quote.created"
+    QUOTE_UPDATED = "quotes.quote.updated"
+    QUOTE_APPROVED = "quotes.quote.approved"
+    QUOTE_SENT = "quotes.quote.sent"
+    QUOTE_ACCEPTED = "quotes.quote.accepted"
+    QUOTE_REJECTED = "quotes.quote.rejected"
+    QUOTE_EXPIRED = "quotes.quote.expired"
 
 
 LABELS: dict[str, Any] = {
@@ -131,6 +138,13 @@ LABELS: dict[str, Any] = {
     Action.CONVERSATION_RESTORED: _("Restored"),
     Action.OPPORTUNITY_DELETED: _("Deleted"),
     Action.OPPORTUNITY_RESTORED: _("Restored"),
+    Action.QUOTE_CREATED: _("Quote prepared"),
+    Action.QUOTE_UPDATED: _("Quote edited"),
+    Action.QUOTE_APPROVED: _("Quote approved"),
+    Action.QUOTE_SENT: _("Quote sent"),
+    Action.QUOTE_ACCEPTED: _("Quote accepted"),
+    Action.QUOTE_REJECTED: _("Quote rejected"),
+    Action.QUOTE_EXPIRED: _("Quote expired"),
 }
 
 

@@ -44,6 +44,13 @@ class EventType:
     OPPORTUNITY_UPDATED = "opportunity.updated"
     RECOMMENDATION_CREATED = "recommendation.created"
     RECOMMENDATION_UPDATED = "recommendation.updated"
+    QUOTE_CREATED = "quote.created"
+    QUOTE_UPDATED = "quote.updated"
+    QUOTE_APPROVED = "quote.approved"
+    QUOTE_SENT = "quote.sent"
+    QUOTE_ACCEPTED = "quote.accepted"
+    QUOTE_REJECTED = "quote.rejected"
+    QUOTE_EXPIRED = "quote.expired"
 
 
 EVENT_TYPES = frozenset(

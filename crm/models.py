@@ -299,6 +299,8 @@ class LeadOpportunity(AssignedRepMixin, TenantOwnedModel):
     class Status(models.TextChoices):
         QUALIFIED = "qualified", _("Qualified")
         NEEDS_EXPERT = "needs_expert", _("Needs an expert")
+        QUOTED = "quoted", _("Quote sent")
+        WON = "won", _("Won (quote accepted)")
         CLOSED = "closed", _("Closed")
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opportunities")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -116,6 +117,34 @@ class Tenant(AuditModel):
             "Every member must sign in with a code from an authenticator app as well "
             "as their password; members without one set it up at their next sign-in."
         ),
+    )
+
+    quote_tax_rate = models.DecimalField(
+        _("quote tax rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Added to every new quote's subtotal, e.g. 21 for Spanish VAT."),
+    )
+    quote_validity_days = models.PositiveSmallIntegerField(
+        _("quote validity (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("How long a new quote can be accepted."),
+    )
+    quotes_send_without_approval = models.BooleanField(
+        _("send quotes without approval"),
+        default=False,
+        help_text=_(
+            "The agent sends the quotes it prepares at once. Off: a sales rep approves "
+            "each draft before the customer receives it."
+        ),
+    )
+    quote_terms = models.TextField(
+        _("quote terms"),
+        blank=True,
+        help_text=_("Printed at the foot of every quote: payment, delivery, warranty."),
     )
 
     class Meta:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from channels_app.models import ChannelAccount, ConversationRoute
 from channels_app.outbound import retry_delay
+from channels_app.quotes import QuoteMissing, quote_document
 from channels_app.transport import OUTBOUND_KINDS, SendResult, transport_for
 from crm.audit import user_first_name
 from crm.models import Conversation, Message
@@ -157,14 +158,19 @@ async def reply_deliver(*, message_id: int) -> Delivered:
     message, route = claimed
     transport = transport_for(route.account.kind)
     assert transport is not None
+    author = user_first_name(message.author) if message.author is not None else ""
     try:
-        result = await transport.send_text(
-            route,
-            message.content,
-            role=message.role,
-            start=message.pieces_sent,
-            author=user_first_name(message.author) if message.author is not None else "",
-        )
+        document = await sync_to_async(quote_document)(message=message)
+        if document is not None:
+            result = await transport.send_quote(
+                route, document, role=message.role, start=message.pieces_sent, author=author
+            )
+        else:
+            result = await transport.send_text(
+                route, message.content, role=message.role, start=message.pieces_sent, author=author
+            )
+    except QuoteMissing as exc:
+        result = SendResult(ok=False, error=str(exc), permanent=True)
     except Exception as exc:  # a transport bug must not leave the message in "sending"
         logger.exception("transport %s crashed", route.account.kind)
         result = SendResult(ok=False, error=f"internal error: {type(exc).__name__}", permanent=True)

@@ -7,6 +7,9 @@ tests cover every model.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -28,6 +31,7 @@ from crm.models import (
 )
 from desk.models import ConversationReadMark
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from quotes.models import Quote, QuoteLine
 from tenants.models import Membership, Tenant
 
 SAME_TENANT = factory.SelfAttribute("..tenant")
@@ -265,6 +269,35 @@ class WebhookAttemptFactory(TenantOwnedFactory):
     response_excerpt = "Internal Server Error"
 
 
+class QuoteFactory(TenantOwnedFactory):
+    class Meta:
+        model = Quote
+
+    opportunity = factory.SubFactory(LeadOpportunityFactory, tenant=SAME_TENANT)
+    contact = factory.SelfAttribute("opportunity.contact")
+    conversation = factory.SelfAttribute("opportunity.conversation")
+    number = factory.Sequence(lambda n: n + 1)
+    currency = "EUR"
+    language = "es"
+    valid_until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
+    created_by_kind = Quote.CreatedBy.AGENT
+
+
+class QuoteLineFactory(TenantOwnedFactory):
+    class Meta:
+        model = QuoteLine
+
+    quote = factory.SubFactory(QuoteFactory, tenant=SAME_TENANT)
+    product = factory.SubFactory(
+        ProductFactory, tenant=SAME_TENANT, price=Decimal("1250.00"), currency="EUR"
+    )
+    sku = factory.SelfAttribute("product.sku")
+    name = factory.SelfAttribute("product.name")
+    quantity = 1
+    unit_price = factory.SelfAttribute("product.price")
+    line_total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
+
+
 FACTORIES: dict[type, type[DjangoModelFactory]] = {
     ChannelAccount: ChannelAccountFactory,
     InboundEvent: InboundEventFactory,
@@ -286,4 +319,6 @@ FACTORIES: dict[type, type[DjangoModelFactory]] = {
     WebhookEndpoint: WebhookEndpointFactory,
     WebhookDelivery: WebhookDeliveryFactory,
     WebhookAttempt: WebhookAttemptFactory,
+    Quote: QuoteFactory,
+    QuoteLine: QuoteLineFactory,
 }

@@ -18,7 +18,7 @@ from tenants.scoping import tenant_scope
 from tests.factories import ContactFactory
 from tests.write_owners import ROOT, violations
 
-APPS = ["agent", "catalog", "channels_app", "config", "desk", "tenants"]
+APPS = ["agent", "catalog", "channels_app", "config", "desk", "quotes", "tenants"]
 WRITES = {
     "save",
     "create",
