@@ -100,3 +100,16 @@ def conversation_mark_read(
             user_id=user.pk,
         )
     return bool(moved)
+
+
+@transaction.atomic
+def quote_deliver(*, quote: Any, user: AbstractBaseUser) -> Message:
+    """A rep sends a quote (approving a draft on the way): the reply that carries it is
+    stored by ``quotes.services.quote_send`` and delivered after the commit on the
+    conversation's channel, like a rep's reply. Raises ``QuoteRefused`` with the reason."""
+    from desk.tasks import message_deliver_task
+    from quotes.services import quote_send
+
+    message = quote_send(quote=quote, actor=Actor.rep(user))
+    enqueue_on_commit(message_deliver_task, message.tenant_id, message.pk)
+    return message
