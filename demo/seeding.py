@@ -10,11 +10,13 @@ Idempotent: running it again changes nothing.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from catalog.models import Product
 from catalog.services import catalog_import
+from crm.audit import Actor
 from crm.models import (
     Contact,
     Conversation,
@@ -34,6 +36,8 @@ from crm.services import (
 )
 from demo import scripts
 from demo.history import history_seed
+from quotes.models import Quote
+from quotes.services import LineRequest, quote_prepare
 from tenants.models import Membership, Tenant
 from tenants.scoping import tenant_scope
 from tenants.services import member_ensure, tenant_ensure
@@ -60,7 +64,20 @@ def demo_seed(*, password: str) -> dict[str, Any]:
             "Califica la necesidad (parámetro, rango, muestra, norma) antes de recomendar. "
             "Deriva a un asesor humano para cotizaciones mayores a 10.000 USD."
         )
-        demo.save(update_fields=["persona", "sales_instructions", "updated_at"])
+        demo.quote_tax_rate = Decimal("19")
+        demo.quote_terms = (
+            "Precios en USD, impuestos incluidos según el detalle. Pago a 30 días. "
+            "Entrega en 2-3 semanas desde la orden de compra. Garantía de 24 meses."
+        )
+        demo.save(
+            update_fields=[
+                "persona",
+                "sales_instructions",
+                "quote_tax_rate",
+                "quote_terms",
+                "updated_at",
+            ]
+        )
     admin_membership, _ = member_ensure(
         tenant=demo,
         email="admin@demo.example",
@@ -204,4 +221,12 @@ def _demo_crm_seed(demo: Tenant) -> None:
             product_name=product.name if product else "Turbidímetro portátil TU-5200",
             justification="Rango 0-1000 NTU cubre 0-100 NTU con resolución 0,01 NTU; "
             "calibración con formazina según ISO 7027.",
+        )
+    if not Quote.all_objects.filter(opportunity=opportunity).exists():
+        # A draft the agent prepared, waiting for a rep's approval in the desk.
+        quote_prepare(
+            opportunity=opportunity,
+            lines=[LineRequest("HL-TUR-5200", 2), LineRequest("RE-FOR-4000", 3)],
+            actor=Actor.agent(),
+            notes="Dos equipos para Lab Aguas, con estándar de formazina para la calibración.",
         )

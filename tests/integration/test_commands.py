@@ -19,6 +19,7 @@ from crm.models import (
     Message,
     OpportunityProductRecommendation,
 )
+from quotes.models import Quote
 from tenants.models import Membership, Tenant
 from tenants.scoping import tenant_scope
 from tests.helpers import password_login
@@ -220,7 +221,11 @@ def test_seed_demo_gives_the_desk_three_weeks_of_history(catalog_index):
         assert history.count() >= 40 and not history.filter(handled_at__isnull=True)
         assert Message.objects.filter(content__startswith="Hi,").exists()  # some English
         statuses = set(LeadOpportunity.objects.values_list("status", flat=True))
-        assert statuses == set(LeadOpportunity.Status.values)
+        # "quoted" and "won" come from quotes only: the seeded draft quote is not sent.
+        quote_statuses = {LeadOpportunity.Status.QUOTED, LeadOpportunity.Status.WON}
+        assert statuses == set(LeadOpportunity.Status.values) - quote_statuses
+        drafts = Quote.objects.filter(status=Quote.Status.DRAFT, created_by_kind="agent")
+        assert [line.sku for line in drafts.get().lines.all()] == ["HL-TUR-5200", "RE-FOR-4000"]
         for opportunity in LeadOpportunity.objects.prefetch_related("recommendations"):
             recommendations = list(opportunity.recommendations.all())
             assert 1 <= len(recommendations) <= 3
