@@ -80,6 +80,10 @@ TEXTS: dict[str, Text] = {
         Text("ask_contact", _("After products, when no contact detail is known")),
         Text("outro", _("After products, when the contact is known")),
         Text("opportunity", _("The need and the contact are known: an opportunity is registered")),
+        Text("quote_accepted", _("The customer accepted a quote"), ("ref",)),
+        Text("quote_expired", _("The customer tried to accept an expired quote"), ("ref", "date")),
+        Text("quote_not_open", _("The customer tried to accept a quote no longer open"), ("ref",)),
+        Text("quote_unknown", _("The customer tried to accept a quote that is not theirs")),
     )
 }
 
@@ -119,6 +123,14 @@ _ES_FORMAL = {
     "outro": "Un asesor comercial revisará su consulta y le responderá en breve.",
     "opportunity": "He registrado su consulta: un asesor comercial le preparará una propuesta y "
     "le contactará en breve.",
+    "quote_accepted": "¡Gracias! Hemos recibido su aceptación del presupuesto {ref}. Un asesor "
+    "comercial le contactará para los siguientes pasos.",
+    "quote_expired": "El presupuesto {ref} caducó el {date} y ya no se puede aceptar. Un asesor "
+    "comercial le enviará uno nuevo en breve.",
+    "quote_not_open": "El presupuesto {ref} ya no está abierto, así que no se puede aceptar. Un "
+    "asesor comercial le contactará en breve.",
+    "quote_unknown": "No encuentro ese presupuesto en esta conversación. Un asesor comercial lo "
+    "revisará y le contactará en breve.",
 }
 _ES_INFORMAL = {
     **_ES_FORMAL,
@@ -152,6 +164,14 @@ _ES_INFORMAL = {
     "outro": "Un asesor comercial revisará tu consulta y te responderá en breve.",
     "opportunity": "He registrado tu consulta: un asesor comercial te preparará una propuesta y "
     "te contactará en breve.",
+    "quote_accepted": "¡Gracias! Hemos recibido tu aceptación del presupuesto {ref}. Un asesor "
+    "comercial te contactará para los siguientes pasos.",
+    "quote_expired": "El presupuesto {ref} caducó el {date} y ya no se puede aceptar. Un asesor "
+    "comercial te enviará uno nuevo en breve.",
+    "quote_not_open": "El presupuesto {ref} ya no está abierto, así que no se puede aceptar. Un "
+    "asesor comercial te contactará en breve.",
+    "quote_unknown": "No encuentro ese presupuesto en esta conversación. Un asesor comercial lo "
+    "revisará y te contactará en breve.",
 }
 _EN = {
     "greeting": "Hello! I'm the virtual assistant of {tenant}. How can I help? Tell me which "
@@ -188,6 +208,14 @@ _EN = {
     "outro": "A sales representative will review your request and get back to you shortly.",
     "opportunity": "I've registered your request: a sales representative will prepare a "
     "proposal and contact you shortly.",
+    "quote_accepted": "Thank you! We have received your acceptance of quote {ref}. A sales "
+    "representative will contact you about the next steps.",
+    "quote_expired": "Quote {ref} expired on {date} and can no longer be accepted. A sales "
+    "representative will send you a new one shortly.",
+    "quote_not_open": "Quote {ref} is no longer open, so it cannot be accepted. A sales "
+    "representative will contact you shortly.",
+    "quote_unknown": "I cannot find that quote in this conversation. A sales representative will "
+    "look into it and contact you shortly.",
 }
 _PT = {
     "greeting": "Olá! Sou o assistente virtual de {tenant}. Como posso ajudar? Diga-me que "
@@ -226,6 +254,14 @@ _PT = {
     "outro": "Um consultor comercial vai analisar a sua consulta e responder em breve.",
     "opportunity": "Registei a sua consulta: um consultor comercial vai preparar uma proposta e "
     "contactá-lo em breve.",
+    "quote_accepted": "Obrigado! Recebemos a sua aceitação do orçamento {ref}. Um consultor "
+    "comercial vai contactá-lo sobre os próximos passos.",
+    "quote_expired": "O orçamento {ref} expirou em {date} e já não pode ser aceite. Um consultor "
+    "comercial vai enviar-lhe um novo em breve.",
+    "quote_not_open": "O orçamento {ref} já não está aberto, por isso não pode ser aceite. Um "
+    "consultor comercial vai contactá-lo em breve.",
+    "quote_unknown": "Não encontro esse orçamento nesta conversa. Um consultor comercial vai "
+    "analisar e contactá-lo em breve.",
 }
 DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
     ("es", FORMAL): _ES_FORMAL,

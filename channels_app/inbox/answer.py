@@ -3,7 +3,9 @@
 :func:`conversation_answer` runs turns for one conversation while it has waiting
 messages, holding a lease on it (a conditional UPDATE in the database) that it renews
 while the turn runs: a live worker keeps its conversation however long the LLM takes, a
-killed one lets go within ``INBOX_LEASE_SECONDS``. Messages that arrive during a turn
+killed one lets go within ``INBOX_LEASE_SECONDS``. Before each turn, a quote the customer
+accepts (a button, a typed "acepto") is answered by :mod:`channels_app.inbox.acceptance`,
+and the agent does not answer that message. Messages that arrive during a turn
 are answered together in the next one. Replies go out in order through
 :func:`channels_app.inbox.delivery.conversation_deliver`; when one waits for a retry,
 :attr:`Answered.retry_at` says when the caller must run the conversation again.
@@ -22,6 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from agent.services import respond
+from channels_app.inbox.acceptance import quote_answers_handle
 from channels_app.inbox.delivery import conversation_deliver, route_of
 from channels_app.models import ConversationRoute
 from channels_app.transport import Transport, transport_for
@@ -85,7 +88,7 @@ async def conversation_answer_run(*, tenant: Tenant, conversation_id: int) -> An
                 return answered
             keeper = asyncio.create_task(_keep_lease(conversation_id, token))
             try:
-                await _turns(conversation_id, answered)
+                await _turns(tenant, conversation_id, answered)
             finally:
                 keeper.cancel()
                 await sync_to_async(lease_release)(conversation_id=conversation_id, token=token)
@@ -99,9 +102,17 @@ async def _deliver(conversation_id: int, answered: Answered) -> None:
         answered.retry_at = min(filter(None, (answered.retry_at, retry_at)))
 
 
-async def _turns(conversation_id: int, answered: Answered) -> None:
+async def _turns(tenant: Tenant, conversation_id: int, answered: Answered) -> None:
     await _deliver(conversation_id, answered)  # replies left by a crash or a failed send
     while True:
+        # A quote accepted in the chat (a button, a typed "acepto") is answered before the
+        # agent runs, and the agent does not answer that message.
+        accepted = await sync_to_async(quote_answers_handle)(
+            tenant=tenant, conversation_id=conversation_id
+        )
+        if accepted:
+            answered.replies += accepted
+            await _deliver(conversation_id, answered)
         route = await sync_to_async(route_of)(conversation_id)
         transport = transport_for(route.account.kind) if route else None
         conversation = (

@@ -76,7 +76,8 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
     """Take a pending reply that is due for sending, or None when it is not ours to send.
 
     A bot reply whose conversation a rep took over in the meantime is not sent; the reply
-    of the turn that handed the conversation off (``metadata["handoff"]``) is.
+    of the turn that handed the conversation off (``metadata["handoff"]``) is, and so is
+    the answer to a quote acceptance (``metadata["quote_answer"]``).
     """
     with transaction.atomic():
         if not message_sending_claim(message_id=message_id):
@@ -84,12 +85,15 @@ def delivery_claim(*, message_id: int) -> tuple[Message, ConversationRoute] | No
         message = Message.objects.select_related("conversation", "author").get(pk=message_id)
         route = route_of(message.conversation_id)
         bot_reply = message.role == Message.Role.ASSISTANT
-        announces_handoff = isinstance(message.metadata, dict) and message.metadata.get("handoff")
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        # The reply that announces a handoff, and the answer to a quote the customer
+        # accepted (a rep who has the conversation sent it), go out anyway.
+        goes_out = bool(metadata.get("handoff") or metadata.get("quote_answer"))
         status = message.conversation.status
         if (
             bot_reply
             and status != Conversation.Status.ACTIVE
-            and not (announces_handoff and status == Conversation.Status.HANDED_OFF)
+            and not (goes_out and status == Conversation.Status.HANDED_OFF)
         ):
             _fail(message, "not sent: a sales rep took over the conversation", flag=False)
             return None
