@@ -16,6 +16,7 @@ from channels_app.models import ChannelAccount, ConversationRoute, InboundEvent
 from crm.models import AuditEntry, CompanyDivision, Contact, Conversation, LeadOpportunity
 from desk.models import ConversationReadMark
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from quotes.models import Quote, QuoteLine
 from tenants.models import Membership
 from tenants.scoping import scopes_disabled, tenant_scope
 from tests.helpers import tenant_owned_models
@@ -57,6 +58,8 @@ READ_ONLY_FOR = {
     AuditEntry: {"owner", "teammate"},
     WebhookDelivery: {"owner", "teammate"},
     WebhookAttempt: {"owner", "teammate"},
+    Quote: {"owner", "teammate"},  # rejected, never deleted
+    QuoteLine: {"owner", "teammate"},  # edited on the quote's page, by its services
 }
 
 
