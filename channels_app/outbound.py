@@ -1,8 +1,9 @@
 """What the Telegram and WhatsApp senders share: one retry policy over httpx, and text splitting.
 
-:func:`post_json` sends one request and retries what is transient: 429 (waiting what
-``Retry-After`` or the body's ``retry_after`` asks, within ``CHANNEL_SEND_MAX_WAIT``), 5xx and
-network errors (exponential backoff), up to ``CHANNEL_SEND_RETRIES`` retries. Everything
+:func:`post_json` (and :func:`post_multipart`, for file uploads) sends one request and
+retries what is transient: 429 (waiting what ``Retry-After`` or the body's ``retry_after``
+asks, within ``CHANNEL_SEND_MAX_WAIT``), 5xx and network errors (exponential backoff), up
+to ``CHANNEL_SEND_RETRIES`` retries. Everything
 else (a 4xx the platform means) comes back at once for the caller to class as permanent.
 It never raises for an HTTP or network problem: the caller reads :class:`Outcome`. Its network
 errors and log lines are redacted (``tenants.redaction``): a Telegram URL carries the bot token.
@@ -101,8 +102,33 @@ async def post_json(
     code that means "try again"). Nothing here sleeps: the inbox schedules the retry, so a
     failing recipient never holds a worker slot.
     """
+    return await _post(client, url, headers, is_transient, json=payload)
+
+
+async def post_multipart(
+    client: httpx.AsyncClient,
+    url: str,
+    fields: dict[str, str],
+    files: dict[str, tuple[str, bytes, str]],
+    *,
+    headers: dict[str, str] | None = None,
+    is_transient: Callable[[int, Any], bool] | None = None,
+) -> Outcome:
+    """:func:`post_json` for a ``multipart/form-data`` upload: ``fields`` as form fields,
+    ``files`` as ``{name: (filename, content, content type)}`` (Telegram's sendDocument,
+    WhatsApp's media upload)."""
+    return await _post(client, url, headers, is_transient, data=fields, files=files)
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str] | None,
+    is_transient: Callable[[int, Any], bool] | None,
+    **content: Any,
+) -> Outcome:
     try:
-        response = await client.post(url, json=payload, headers=headers)
+        response = await client.post(url, headers=headers, **content)
     except httpx.HTTPError as exc:
         error = redact(f"{type(exc).__name__}: {exc}")[:500]
         return Outcome(status=None, error=error, transient=True)

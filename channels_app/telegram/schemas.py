@@ -118,16 +118,50 @@ class Message(_Model):
         return (self.from_user.language_code or "") if self.from_user else ""
 
 
+class ButtonMessage(_Model):
+    """The message a pressed inline button belongs to (``MaybeInaccessibleMessage``: an old
+    one has only its chat and id, ``date`` 0)."""
+
+    message_id: Id
+    chat: Chat
+    reply_markup: Any = None  # the inline keyboard, as sent
+
+    def button_text(self, data: str) -> str | None:
+        """The label of this message's inline button carrying ``data``, if Telegram sent it."""
+        markup = self.reply_markup if isinstance(self.reply_markup, dict) else {}
+        rows = markup.get("inline_keyboard")
+        for row in rows if isinstance(rows, list) else []:
+            for button in row if isinstance(row, list) else []:
+                if isinstance(button, dict) and button.get("callback_data") == data:
+                    text = button.get("text")
+                    return text if isinstance(text, str) and text.strip() else None
+        return None
+
+
+class CallbackQuery(_Model):
+    """A press of an inline keyboard button (https://core.telegram.org/bots/api#callbackquery)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    from_user: User = Field(alias="from")
+    message: ButtonMessage | None = None  # absent for a button of an inline-mode message
+    chat_instance: str = ""
+    data: str | None = None
+
+
 class Update(_Model):
-    # Other update kinds (edited_message, callback_query…) are kept unparsed, only to be named.
+    # Other update kinds (edited_message, my_chat_member…) are kept unparsed, only to be named.
     model_config = ConfigDict(extra="allow", strict=True)
 
     update_id: Id
     message: Message | None = None
+    callback_query: CallbackQuery | None = None
 
     @property
     def kind(self) -> str:
-        """``"message"``, or the other kind this update is (for logs and answers)."""
+        """``"message"``, ``"callback_query"``, or the other kind this update is (for logs
+        and answers)."""
         if self.message is not None:
             return "message"
+        if self.callback_query is not None:
+            return "callback_query"
         return next(iter(self.model_extra or {}), "unknown")

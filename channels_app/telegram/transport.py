@@ -1,4 +1,7 @@
-"""Sending on Telegram: ``sendMessage`` (split at 4096 characters) and ``sendChatAction``.
+"""Sending on Telegram: ``sendMessage`` (split at 4096 characters), ``sendDocument`` (a
+quote's PDF, uploaded as ``multipart/form-data``, with its caption and an inline keyboard
+whose one button carries the accept payload as ``callback_data``), ``sendChatAction`` and
+``answerCallbackQuery`` (what stops the spinner on a pressed button).
 
 Rate limits (429 with ``parameters.retry_after``), 5xx and network errors are
 retried by :func:`channels_app.outbound.post_json`. Any other error is Telegram
@@ -10,13 +13,14 @@ account's secrets (:meth:`ChannelAccount.redact`) before it is stored or logged.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from channels_app.outbound import Outcome, post_json, shared_client, split_text
-from channels_app.transport import SendResult
+from channels_app.outbound import Outcome, post_json, post_multipart, shared_client, split_text
+from channels_app.transport import QuoteDocument, SendResult
 
 if TYPE_CHECKING:
     from agent.llm import TokenCallback
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_CHARS = 4096  # sendMessage's limit on text length
+MAX_CAPTION = 1024  # sendDocument's limit on a caption
 
 
 def bot_id(account: ChannelAccount) -> str:
@@ -80,21 +85,61 @@ class TelegramTransport:
             outcome = await post_json(client, url, {"chat_id": chat_id, "text": piece})
             message_id = _message_id(outcome)
             if message_id is None:
-                reason, permanent = outcome_error(outcome, account)
-                if outcome.ok:
-                    reason, permanent = "unexpected answer from Telegram", False
-                if len(pieces) > 1:
-                    reason = f"{reason} (piece {number} of {len(pieces)})"
-                logger.warning("telegram sendMessage to account %s failed: %s", account.pk, reason)
-                return SendResult(
-                    ok=False,
-                    external_ids=sent,
-                    error=reason,
-                    permanent=permanent,
-                    retry_after=outcome.retry_after,
-                )
+                where = f" (piece {number} of {len(pieces)})" if len(pieces) > 1 else ""
+                return _failed(outcome, account, "sendMessage", sent, where)
             sent.append(f"tg-out:{namespace}:{route.address}:{message_id}")
         return SendResult(ok=True, external_ids=sent)
+
+    async def send_quote(
+        self,
+        route: ConversationRoute,
+        document: QuoteDocument,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
+    ) -> SendResult:
+        """One ``sendDocument``: the PDF as an upload, the caption, and the inline button
+        that accepts the quote (its ``callback_data`` is the accept payload). One piece."""
+        if start >= 1:
+            return SendResult(ok=True)  # an earlier attempt delivered it
+        account = route.account
+        keyboard = {
+            "inline_keyboard": [
+                [{"text": document.accept_label, "callback_data": document.accept_payload}]
+            ]
+        }
+        fields = {
+            "chat_id": str(chat_id_value(route.address)),
+            "caption": document.caption[:MAX_CAPTION],
+            "reply_markup": json.dumps(keyboard, ensure_ascii=False),
+        }
+        files = {"document": (document.filename, document.pdf, "application/pdf")}
+        outcome = await post_multipart(
+            shared_client(), api_url(account, "sendDocument"), fields, files
+        )
+        message_id = _message_id(outcome)
+        if message_id is None:
+            return _failed(outcome, account, "sendDocument", [], "")
+        return SendResult(
+            ok=True, external_ids=[f"tg-out:{bot_id(account)}:{route.address}:{message_id}"]
+        )
+
+    async def callback_answer(self, account: ChannelAccount, callback_query_id: str) -> bool:
+        """``answerCallbackQuery`` (no text): the customer's button stops spinning. One
+        attempt, best effort: never raises; True when Telegram took it."""
+        payload = {"callback_query_id": callback_query_id}
+        try:
+            outcome = await post_json(
+                shared_client(), api_url(account, "answerCallbackQuery"), payload
+            )
+        except Exception as exc:  # best effort
+            logger.info("telegram answerCallbackQuery failed: %s", type(exc).__name__)
+            return False
+        if not outcome.ok:
+            reason, _ = outcome_error(outcome, account)
+            logger.info("telegram answerCallbackQuery for account %s: %s", account.pk, reason)
+        return outcome.ok
 
     async def typing(self, route: ConversationRoute) -> None:
         """One ``sendChatAction`` (typing), no retries: a missed one does no harm."""
@@ -117,6 +162,23 @@ class TelegramTransport:
 
     async def mark_read(self, route: ConversationRoute, external_id: str) -> None:
         return None  # bots cannot mark messages read on Telegram
+
+
+def _failed(
+    outcome: Outcome, account: ChannelAccount, method: str, sent: list[str], where: str
+) -> SendResult:
+    reason, permanent = outcome_error(outcome, account)
+    if outcome.ok:
+        reason, permanent = "unexpected answer from Telegram", False
+    reason = f"{reason}{where}"
+    logger.warning("telegram %s to account %s failed: %s", method, account.pk, reason)
+    return SendResult(
+        ok=False,
+        external_ids=sent,
+        error=reason,
+        permanent=permanent,
+        retry_after=outcome.retry_after,
+    )
 
 
 def _message_id(outcome: Outcome) -> int | None:

@@ -6,7 +6,11 @@ It speaks the wire format of https://core.telegram.org/bots/api: ``POST
 "description": "...", "parameters": {...}}`` under the matching HTTP status.
 
 Methods: ``sendMessage`` (a real-looking Message result, ``message_id``
-counting up per chat), ``sendChatAction``, ``setWebhook`` (refuses a non-HTTPS
+counting up per chat), ``sendDocument`` (``multipart/form-data`` with the file as an
+upload, as bots send a new file; the caption, at most 1024 characters, and an
+``inline_keyboard`` ``reply_markup`` whose ``callback_data`` is 1-64 bytes, are checked
+and echoed in the Message; the file's bytes are kept in :attr:`Call.files`),
+``answerCallbackQuery``, ``sendChatAction``, ``setWebhook`` (refuses a non-HTTPS
 URL or a bad secret token as Telegram does), ``deleteWebhook``,
 ``getWebhookInfo``, ``getMe``. Anything else is 404 "Not Found".
 
@@ -16,7 +20,8 @@ user who blocked the bot: every send to that chat is 403 from then on).
 Every request is kept in :attr:`FakeTelegram.requests` (method, token, body).
 
 Builders for inbound Updates (what Telegram POSTs to a webhook) live here too:
-:func:`text_update`, :func:`media_update`, :func:`private_message`.
+:func:`text_update`, :func:`media_update`, :func:`private_message`, and
+:func:`button_press` (the ``callback_query`` of a press on a sent message's button).
 """
 
 from __future__ import annotations
@@ -34,10 +39,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.base import LocalServer
+from tests.fakes.forms import Upload, form_parse
 
 BOT_PATH = re.compile(r"^/bot(?P<token>\d+:[A-Za-z0-9_-]+)/(?P<method>[A-Za-z]+)$")
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64  # bytes
 DESCRIPTIONS = {
     400: "Bad Request: chat not found",
     403: "Forbidden: bot was blocked by the user",
@@ -56,6 +64,8 @@ class Call:
     token: str
     body: dict[str, Any]
     at: float
+    files: dict[str, Upload] = field(default_factory=dict)
+    result: Any = None  # what a successful call answered (the sent Message)
 
     @property
     def chat_id(self) -> Any:
@@ -134,17 +144,29 @@ class FakeTelegram(LocalServer):
         """The texts of the sendMessage calls (to ``chat_id``), in order."""
         return [c.text for c in self.calls("sendMessage", chat_id=chat_id)]
 
+    def documents(self, chat_id: int | str | None = None) -> list[Call]:
+        """The sendDocument calls Telegram took (to ``chat_id``), in order."""
+        return [c for c in self.calls("sendDocument", chat_id=chat_id) if c.result is not None]
+
     # the API ---------------------------------------------------------------------------
-    def _answer(self, method: str, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+    def _answer(
+        self, method: str, token: str, body: dict[str, Any], files: dict[str, Upload]
+    ) -> tuple[int, dict]:
+        call = Call(method, token, body, time.monotonic(), files)
         with self._lock:
-            self.requests.append(Call(method, token, body, time.monotonic()))
+            self.requests.append(call)
             scripted = self._script[method].popleft() if self._script[method] else None
         if scripted is not None:
             return _failure(scripted)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _failure(Failure(404, "Not Found"))
-        return handler(token, body)
+        status, payload = (
+            handler(token, body, files) if method == "sendDocument" else handler(token, body)
+        )
+        if status == 200:
+            call.result = payload["result"]
+        return status, payload
 
     def _m_getMe(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
         return _ok(_bot(token) | {"can_join_groups": True, "supports_inline_queries": False})
@@ -159,19 +181,65 @@ class FakeTelegram(LocalServer):
             return _failure(Failure(400, "Bad Request: message is too long"))
         if str(chat_id) in self.blocked:
             return _failure(Failure(403, DESCRIPTIONS[403]))
+        return _ok(self._message(token, chat_id) | {"text": str(text)})
+
+    def _m_sendDocument(
+        self, token: str, body: dict[str, Any], files: dict[str, Upload]
+    ) -> tuple[int, dict]:
+        chat_id, caption = body.get("chat_id"), str(body.get("caption", ""))
+        if chat_id in (None, ""):
+            return _failure(Failure(400, "Bad Request: chat_id is empty"))
+        upload = files.get("document")
+        if upload is None or not upload.content:
+            return _failure(Failure(400, "Bad Request: there is no document in the request"))
+        if len(caption) > MAX_CAPTION:
+            return _failure(Failure(400, "Bad Request: message caption is too long"))
+        markup = body.get("reply_markup")
+        try:
+            keyboard = _inline_keyboard(markup) if markup is not None else None
+        except ValueError as exc:
+            return _failure(Failure(400, f"Bad Request: {exc}"))
+        if str(chat_id) in self.blocked:
+            return _failure(Failure(403, DESCRIPTIONS[403]))
+        message = self._message(token, chat_id)
+        message["document"] = {
+            "file_name": upload.filename,
+            "mime_type": upload.content_type,
+            "file_id": f"BQACAgEAAxkDAAI{message['message_id']}",
+            "file_unique_id": f"AgAD{message['message_id']}",
+            "file_size": len(upload.content),
+        }
+        if caption:
+            message["caption"] = caption
+        if keyboard is not None:
+            message["reply_markup"] = keyboard
+        return _ok(message)
+
+    def _m_answerCallbackQuery(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
+        if not body.get("callback_query_id"):
+            return _failure(
+                Failure(
+                    400,
+                    "Bad Request: query is too old and response timeout "
+                    "expired or query ID is invalid",
+                )
+            )
+        return _ok(True)
+
+    def answered(self) -> list[str]:
+        """The callback query ids answered with answerCallbackQuery, in order."""
+        return [str(c.body.get("callback_query_id")) for c in self.calls("answerCallbackQuery")]
+
+    def _message(self, token: str, chat_id: Any) -> dict[str, Any]:
         with self._lock:
             counter = self._message_ids.setdefault((token, str(chat_id)), itertools.count(1001))
             message_id = next(counter)
-        chat = {"id": _int(chat_id), "first_name": "Customer", "type": "private"}
-        return _ok(
-            {
-                "message_id": message_id,
-                "from": _bot(token),
-                "chat": chat,
-                "date": int(time.time()),
-                "text": str(text),
-            }
-        )
+        return {
+            "message_id": message_id,
+            "from": _bot(token),
+            "chat": {"id": _int(chat_id), "first_name": "Customer", "type": "private"},
+            "date": int(time.time()),
+        }
 
     def _m_sendChatAction(self, token: str, body: dict[str, Any]) -> tuple[int, dict]:
         if body.get("chat_id") in (None, ""):
@@ -238,12 +306,18 @@ class FakeTelegram(LocalServer):
                     self._json(*_failure(Failure(404, "Not Found")))
                     return
                 body: dict[str, Any] = dict(parse_qsl(parts.query))
+                files: dict[str, Upload] = {}
+                kind = self.headers.get("Content-Type", "")
                 try:
-                    body.update(self._body(raw))
+                    if kind.lower().startswith("multipart/form-data"):
+                        fields, files = form_parse(raw, kind)
+                        body.update(fields)
+                    else:
+                        body.update(self._body(raw))
                 except ValueError:
-                    self._json(*_failure(Failure(400, "Bad Request: can't parse JSON")))
+                    self._json(*_failure(Failure(400, "Bad Request: can't parse request")))
                     return
-                status, payload = fake._answer(match["method"], match["token"], body)
+                status, payload = fake._answer(match["method"], match["token"], body, files)
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._json(status, payload)
 
@@ -295,6 +369,22 @@ def _bot(token: str) -> dict[str, Any]:
         "first_name": "Sales Bot",
         "username": f"sales{bot_id}_bot",
     }
+
+
+def _inline_keyboard(markup: Any) -> dict[str, Any]:
+    """The ``reply_markup`` of a multipart call (a JSON string), checked as Telegram does."""
+    parsed = json.loads(markup) if isinstance(markup, str) else markup
+    rows = parsed.get("inline_keyboard") if isinstance(parsed, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ValueError("can't parse inline keyboard markup JSON object")
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise ValueError("text buttons are unallowed in the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+                raise ValueError("BUTTON_DATA_INVALID")
+    return parsed
 
 
 def _int(value: Any) -> Any:
@@ -399,3 +489,34 @@ def media_update(chat_id: int, kind: str, *, caption: str | None = None, **kwarg
     if caption is not None:
         content["caption"] = caption
     return update("message", **private_message(chat_id, **kwargs, **content))
+
+
+_callback_ids = itertools.count(4_382_000_000_000_001)
+
+
+def button_press(
+    sent: dict[str, Any],
+    *,
+    data: str | None = None,
+    first_name: str = "Ana",
+    language_code: str | None = "es",
+    update_id: int | None = None,
+) -> dict[str, Any]:
+    """The Update Telegram POSTs when the user presses a button of ``sent`` (a Message the
+    bot sent, e.g. :attr:`Call.result` of a sendDocument): ``data`` defaults to the first
+    button's ``callback_data``; the message comes back with its keyboard."""
+    if data is None:
+        data = sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    chat_id = sent["chat"]["id"]
+    user: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": first_name}
+    if language_code:
+        user["language_code"] = language_code
+    return update(
+        "callback_query",
+        update_id=update_id,
+        id=str(next(_callback_ids)),
+        **{"from": user},
+        message=sent,
+        chat_instance="-4382916630290511238",
+        data=data,
+    )

@@ -245,18 +245,6 @@ def test_wrong_shape_names_the_field(bot, post):
 # What the bot does not answer ---------------------------------------------------------
 
 
-def _callback_query() -> dict[str, Any]:
-    user = {"id": CHAT, "is_bot": False, "first_name": "Ana"}
-    return update(
-        "callback_query",
-        id="4382bfdwdsb323b2d9",
-        **{"from": user},
-        message=private_message(CHAT, text="Elige"),
-        chat_instance="-1234",
-        data="buy",
-    )
-
-
 def _my_chat_member() -> dict[str, Any]:
     user = {"id": CHAT, "is_bot": False, "first_name": "Ana"}
     bot_user = {"id": 100001, "is_bot": True, "first_name": "Sales Bot"}
@@ -279,7 +267,6 @@ IGNORED = {
         chat={"id": -1001234567890, "type": "channel", "title": "Novedades"},
         text="Nuevo catálogo",
     ),
-    "callback_query": _callback_query,
     "my_chat_member": _my_chat_member,
     "a future update kind": lambda: {"update_id": 99, "brand_new_kind": {"x": 1}},
     "group chat": lambda: text_update(-4001, "hola bot", chat_type="group"),
@@ -494,7 +481,7 @@ def test_set_telegram_webhook_registers_url_secret_and_updates(telegram, bot, se
     hook = telegram.webhooks[bot.bot_token]
     assert hook["url"] == f"https://ventas.example.com/webhooks/telegram/{bot.key}/"
     assert hook["secret_token"] == bot.webhook_secret
-    assert hook["allowed_updates"] == ["message"]
+    assert hook["allowed_updates"] == ["message", "callback_query"]  # a press of Accept
     summary = json.loads(out.getvalue())
     assert summary["ok"] is True and summary["url"] == hook["url"]
     assert summary["description"] == "Webhook was set"

@@ -13,7 +13,7 @@ from channels_app.telegram.transport import api_url, outcome_error
 from tenants.management.base import JsonSummaryCommand
 from tenants.scoping import tenant_scope
 
-ALLOWED_UPDATES = ["message"]
+ALLOWED_UPDATES = ["message", "callback_query"]  # callback_query: a quote's Accept button
 
 
 async def _set_webhook(account: ChannelAccount, url: str) -> Outcome:
