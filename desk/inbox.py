@@ -40,6 +40,13 @@ EVENT_TYPES = [
     EventType.CONVERSATION_CLOSED,
     EventType.CONVERSATION_REOPENED,
     EventType.MESSAGE_CREATED,
+    # A draft quote marks its conversation "quote needs approval" until it moves on.
+    EventType.QUOTE_CREATED,
+    EventType.QUOTE_UPDATED,
+    EventType.QUOTE_APPROVED,
+    EventType.QUOTE_SENT,
+    EventType.QUOTE_REJECTED,
+    EventType.QUOTE_EXPIRED,
 ]
 
 
@@ -93,6 +100,11 @@ def inbox_event_forward(event: DomainEvent) -> None:
     if event.type == EventType.MESSAGE_CREATED:
         conversation_id = int(event.data["conversation_id"])
         name = "message"
+    elif event.type.startswith("quote."):
+        if event.data.get("conversation_id") is None:
+            return  # a quote without a conversation is not in the inbox
+        conversation_id = int(event.data["conversation_id"])
+        name = event.type.replace(".", "_")  # quote_created, quote_approved…
     else:
         conversation_id = event.subject_id
         name = event.type.split(".", 1)[1]

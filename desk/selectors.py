@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from django.db.models import (
     Count,
+    Exists,
     IntegerField,
     OuterRef,
     QuerySet,
@@ -30,6 +31,7 @@ from django.utils.translation import gettext as _
 from crm.models import Contact, Conversation, Message
 from desk.models import ConversationReadMark
 from desk.transcript import MessageRow, message_row
+from quotes.models import Quote
 from tenants.models import Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 from tenants.selectors import membership_for_user
@@ -120,7 +122,8 @@ def inbox_annotate(
     queryset: QuerySet[Conversation], *, user_id: int | None
 ) -> QuerySet[Conversation]:
     """The inbox's figures on each conversation: the last message (``last_text``,
-    ``last_role``) and the member's unread customer messages (``unread_total``)."""
+    ``last_role``), the member's unread customer messages (``unread_total``) and whether a
+    draft quote waits for a rep's approval (``quote_draft``)."""
     latest = Message.objects.filter(conversation=OuterRef("pk"), role__in=SHOWN_ROLES).order_by(
         "-created_at", "-pk"
     )
@@ -139,8 +142,14 @@ def inbox_annotate(
         last_text=Subquery(latest.values("content")[:1]),
         last_role=Subquery(latest.values("role")[:1]),
         read_at=Subquery(read_at),
+        quote_draft=Exists(quote_drafts()),
     ).annotate(unread_total=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
     return annotated
+
+
+def quote_drafts() -> QuerySet[Quote]:
+    """The draft quotes of the outer query's conversation (for ``Exists``)."""
+    return Quote.objects.filter(conversation=OuterRef("pk"), status=Quote.Status.DRAFT)
 
 
 class InboxItem(TypedDict):
@@ -150,6 +159,7 @@ class InboxItem(TypedDict):
     channel: str
     status: str
     flagged: bool
+    quote_draft: bool
     unread: int
     url: str
 
@@ -179,6 +189,7 @@ def inbox_item(*, tenant: Tenant, conversation_id: int, user: Any) -> InboxItem 
         "channel": conversation.channel,
         "status": conversation.status,
         "flagged": conversation.needs_attention,
+        "quote_draft": bool(getattr(conversation, "quote_draft", False)),
         "unread": int(getattr(conversation, "unread_total", 0) or 0),
         "url": reverse("admin:crm_conversation_change", args=[conversation.pk]),
     }

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models import Case, Exists, F, QuerySet, Value, When
 from django.http import HttpRequest
 from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
@@ -37,7 +37,13 @@ from desk.admin import fragments
 from desk.admin.conversation_views import ConversationViews, action_url
 from desk.audit import audit_trail_table
 from desk.models import ConversationReadMark
-from desk.selectors import contact_is_anonymous, contact_label, excerpt, inbox_annotate
+from desk.selectors import (
+    contact_is_anonymous,
+    contact_label,
+    excerpt,
+    inbox_annotate,
+    quote_drafts,
+)
 from desk.services import conversation_mark_read
 from desk.transcript import transcript_rows, transcript_table
 from tenants.admin_base import ReadOnlyAdminMixin, TenantOwnedAdmin
@@ -82,6 +88,21 @@ class FlaggedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class QuoteDraftFilter(admin.SimpleListFilter):
+    """Conversations with a draft quote waiting for a rep's approval."""
+
+    title = _("quote")
+    parameter_name = "quote"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("draft", _("Quote needs approval"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "draft":
+            return queryset.filter(Exists(quote_drafts()))
+        return queryset
+
+
 class AssignedFilter(admin.SimpleListFilter):
     title = _("assigned")
     parameter_name = "assigned"
@@ -107,7 +128,7 @@ class ConversationAdmin(CrmRecordAdmin):
         "last_activity",
     ]
     list_display_links = ["contact_line"]
-    list_filter = ["status", "channel", FlaggedFilter, AssignedFilter]
+    list_filter = ["status", "channel", FlaggedFilter, QuoteDraftFilter, AssignedFilter]
     list_select_related = ["contact__division__company", "assigned_rep", "tenant"]
     search_fields = [
         "contact__full_name",

@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.formats import date_format as localized_date
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -60,7 +62,8 @@ def inbox_contact(
 
 
 def inbox_status(conversation: Conversation) -> SafeString:
-    """A short badge: "Flagged" when flagged (the reason on hover), else who has it."""
+    """A short badge: "Flagged" when flagged (the reason on hover), else who has it; and
+    "Quote needs approval" while a draft quote waits for a rep."""
     short: dict[str, str] = {
         Conversation.Status.ACTIVE: pgettext("conversation status", "Bot"),
         Conversation.Status.HANDED_OFF: pgettext("conversation status", "With a rep"),
@@ -75,7 +78,13 @@ def inbox_status(conversation: Conversation) -> SafeString:
     reason = (conversation.attention_reason or NO_REASON) if flagged else ""
     return render(
         "conversation_inbox_status",
-        {"status": conversation.status, "flagged": flagged, "label": label, "reason": reason},
+        {
+            "status": conversation.status,
+            "flagged": flagged,
+            "label": label,
+            "reason": reason,
+            "quote_draft": bool(getattr(conversation, "quote_draft", False)),
+        },
     )
 
 
@@ -129,6 +138,27 @@ def opportunity_links(opportunities: Iterable[LeadOpportunity]) -> SafeString:
 
 
 # ---- the opportunities ----------------------------------------------------------------
+
+
+def quote_links(quotes: Iterable[Any]) -> SafeString:
+    """An opportunity's quotes: reference (linked to its page), status badge, total, validity."""
+    from desk.admin.opportunities import money_display
+
+    rows = [
+        {
+            "reference": quote.reference,
+            "url": reverse("admin:quotes_quote_change", args=[quote.pk]),
+            "badge": quote_badge(quote),
+            "total": money_display(quote.total, quote.currency),
+            "valid_until": localized_date(quote.valid_until, "SHORT_DATE_FORMAT"),
+        }
+        for quote in quotes
+    ]
+    return render("quote_links", {"quotes": rows})
+
+
+def quote_badge(quote: Any) -> SafeString:
+    return render("quote_status", {"status": quote.status, "label": quote.get_status_display()})
 
 
 def product_link(recommendation: OpportunityProductRecommendation) -> SafeString:

@@ -24,7 +24,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import numberformat, timezone
 from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
@@ -243,11 +243,12 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
         "conversation_link",
         "transcript",
         "audit_trail",
+        "quote_list",
     ]
     change_form_template = "admin/crm/leadopportunity/change_form.html"
 
     class Media:
-        css = {"all": ["desk/opportunities.css"]}
+        css = {"all": ["desk/opportunities.css", "desk/quotes.css"]}
 
     actions = [
         "assign_to_me",
@@ -283,6 +284,7 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
         return [
             (None, {"fields": main}),
             deal,
+            (_("Quotes"), {"fields": ["quote_list"]}),
             ("CRM", {"fields": ["crm_opportunity_id", "crm_ids", "crm_metadata"]}),
             (_("Conversation"), {"fields": ["conversation_link", "transcript"]}),
             (_("History"), {"fields": ["audit_trail"]}),
@@ -381,6 +383,24 @@ class LeadOpportunityAdmin(CrmRecordAdmin):
     @admin.display(description=_("audit trail"))
     def audit_trail(self, obj: LeadOpportunity) -> str:
         return audit_trail_table(audit_trail(opportunity=obj))
+
+    @admin.display(description=_("quotes"))
+    def quote_list(self, obj: LeadOpportunity) -> str:
+        """The opportunity's quotes (its bar's "Prepare a quote" makes one)."""
+        return fragments.quote_links(obj.quotes.order_by("-created_at", "-pk"))
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        if obj is not None and request.user.has_perm("quotes.add_quote"):
+            context["prepare_quote_url"] = reverse("admin:quotes_quote_prepare", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # ---- writes go through the services ---------------------------------------------
 

@@ -55,9 +55,7 @@ REFERENCE = re.compile(r"^\s*q?-?\s*0*(\d{1,9})\s*$", re.IGNORECASE)
 
 
 def quote_status_badge(quote: Quote) -> str:
-    return fragments.render(
-        "quote_status", {"status": quote.status, "label": quote.get_status_display()}
-    )
+    return fragments.quote_badge(quote)
 
 
 def quote_creator(quote: Quote) -> str:

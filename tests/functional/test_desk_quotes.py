@@ -311,3 +311,12 @@ def test_another_tenant_s_quote_is_404_and_untouched(client, outsider, draft, na
         quote = Quote.objects.get(pk=draft.pk)
         assert Quote.objects.count() == 1
     assert quote.status == Quote.Status.DRAFT and quote.notes == ""
+
+
+def test_the_opportunity_page_lists_its_quotes_and_offers_prepare_a_quote(client, teammate, draft):
+    client.force_login(teammate)
+    page = client.get(reverse("admin:crm_leadopportunity_change", args=[draft.opportunity_id]))
+    html = page.content.decode()
+    assert f'href="{_url(draft)}">Q-00001</a>' in html
+    assert "desk-quote-draft" in html and "3,509.00" in html
+    assert reverse("admin:quotes_quote_prepare", args=[draft.opportunity_id]) in html
