@@ -16,6 +16,9 @@ chat, however many messages the POST held) and the agent's turn runs there.
 
 What is read as text: ``text``, interactive ``button_reply``/``list_reply`` titles,
 the legacy template ``button`` text, and a media caption (``"[image] <caption>"``).
+A reply button whose id (or a template button whose payload) is a quote's accept payload
+(``channels_app.quotes``) is stored as its title with ``metadata["quote_accept"]`` = the
+quote's key: the inbox accepts the quote.
 A message the bot cannot read (media without caption, location, contacts, reaction,
 order, ``unsupported``…) is stored as ``"[<type>]"`` and answered with a short
 polite note that only text is understood. ``system`` messages (the customer changed
@@ -38,6 +41,7 @@ from pydantic import ValidationError
 from channels_app.inbox import Inbound, Stored, delivery_status_update
 from channels_app.ingest import Answer, Commit, Write, commit_now, error_answer, too_large
 from channels_app.models import ChannelAccount
+from channels_app.quotes import accepted_key
 from channels_app.selectors import webhook_account
 from channels_app.text import JsonRefused, json_parse
 from channels_app.webhooks import body_within_limit, field_details
@@ -232,6 +236,15 @@ def readable_text(message: schemas.Message) -> str | None:
     return None
 
 
+def quote_accepted(message: schemas.Message) -> str | None:
+    """The key of the quote a pressed button accepts, or None."""
+    if message.type == "interactive" and message.interactive and message.interactive.button_reply:
+        return accepted_key(message.interactive.button_reply.id)
+    if message.type == "button" and message.button:
+        return accepted_key(message.button.payload)
+    return None
+
+
 def _inbound(value: schemas.Value, message: schemas.Message) -> Inbound | None:
     """The message as the inbox stores it, or None when it is not the customer's."""
     if message.type in IGNORED_TYPES:
@@ -240,12 +253,14 @@ def _inbound(value: schemas.Value, message: schemas.Message) -> Inbound | None:
     if not address:
         return None
     text = readable_text(message)
+    key = quote_accepted(message)
     return Inbound(
         address=address,
         text=text if text is not None else f"[{message.type}]",
         readable=text is not None,
         external_id=external_id(message.id),
         display_name=name,
+        metadata={"quote_accept": key} if key else {},
     )
 
 

@@ -12,8 +12,17 @@ The server answers ``POST /<version>/<phone_number_id>/messages`` as Meta does:
 * a wrong or missing ``Authorization: Bearer`` → 401 with code 190, an unknown
   phone number id → 400 with code 100.
 
-Register each number with :meth:`FakeWhatsApp.number`. Every request is kept in
-:attr:`FakeWhatsApp.requests`; :attr:`sends` and :attr:`reads` filter them.
+It also answers ``POST /<version>/<phone_number_id>/media`` (``multipart/form-data``:
+``messaging_product=whatsapp``, ``type`` and the ``file`` upload) with ``{"id": "<media
+id>"}``, keeping the bytes in :attr:`FakeWhatsApp.media` (the next answers can be scripted
+with :meth:`FakeWhatsApp.upload_error`). A ``document`` message must name an uploaded media
+id (or a link); an ``interactive`` ``button`` message is checked as Meta does (a body of
+at most 1024 characters, 1 to 3 reply buttons, ids up to 256 characters, unique titles of
+1 to 20 characters).
+
+Register each number with :meth:`FakeWhatsApp.number`. Every message request is kept in
+:attr:`FakeWhatsApp.requests`; :attr:`sends` and :attr:`reads` filter them; uploads are in
+:attr:`FakeWhatsApp.uploads`.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fakes.base import LocalServer
+from tests.fakes.forms import Upload, form_parse
 
 _ids = itertools.count(1)
 
@@ -50,6 +60,7 @@ GRAPH_ERRORS: dict[int, tuple[int, str, str]] = {
         "customer last replied to this number.",
     ),
     131051: (400, "Unsupported message type", "Message type is not currently supported."),
+    131053: (400, "Media upload error", "Unable to upload the media used in the message."),
     131056: (
         400,
         "(Business Account, Consumer Account) pair rate limit hit",
@@ -100,6 +111,20 @@ class Received:
     def text(self) -> str:
         return (self.body.get("text") or {}).get("body", "")
 
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("type", ""))
+
+
+@dataclass
+class MediaUpload:
+    """One ``/media`` request: its form fields and the uploaded file (None when missing)."""
+
+    phone_number_id: str
+    fields: dict[str, str]
+    file: Upload | None
+    media_id: str | None = None  # what the server answered, when it took the file
+
 
 class FakeWhatsApp(LocalServer):
     def __init__(self) -> None:
@@ -108,6 +133,9 @@ class FakeWhatsApp(LocalServer):
         self.read_script: deque[Answer] = deque()  # answers to the next read receipts
         self.requests: list[Received] = []
         self.answered: list[tuple[Received, int, dict[str, Any]]] = []
+        self.uploads: list[MediaUpload] = []
+        self.media: dict[str, Upload] = {}  # media id → the uploaded file
+        self.upload_script: deque[Answer] = deque()
         self._lock = threading.Lock()
         super().__init__(self._handler())
 
@@ -149,7 +177,24 @@ class FakeWhatsApp(LocalServer):
             self.script.append(Answer(status, body, headers))
         return self
 
+    def upload_error(self, code: int, *, times: int = 1, retry_after: float | None = None):
+        """The next media upload(s) fail with Graph error ``code``."""
+        status = GRAPH_ERRORS.get(code, (400, "", ""))[0]
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        for _ in range(times):
+            self.upload_script.append(Answer(status, graph_error(code), headers))
+        return self
+
     # what arrived ----------------------------------------------------------------------
+    def sent_of(self, kind: str) -> list[Received]:
+        """The messages of ``type`` ``kind`` (``document``, ``interactive``…) the server took."""
+        with self._lock:
+            return [r for r, status, _ in self.answered if status == 200 and r.kind == kind]
+
+    def document_bytes(self, received: Received) -> bytes:
+        """The uploaded file a document message sent."""
+        return self.media[received.body["document"]["id"]].content
+
     @property
     def sends(self) -> list[Received]:
         with self._lock:
@@ -188,6 +233,13 @@ class FakeWhatsApp(LocalServer):
             scripted = self.script.popleft() if self.script else None
         if scripted is not None and scripted.status != 200:
             return scripted.status, scripted.body or {}, scripted.headers
+        refused = self._refused(received.body)
+        if refused:
+            return (
+                400,
+                graph_error(131009 if "interactive" in refused else 100, message=refused),
+                {},
+            )
         target = received.body.get("to") or received.body.get("recipient") or ""
         contact = {"input": target}
         contact["wa_id" if "to" in received.body else "user_id"] = target
@@ -196,6 +248,46 @@ class FakeWhatsApp(LocalServer):
             {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid()}]},
             {},
         )
+
+    def _refused(self, body: dict[str, Any]) -> str:
+        """Why Meta would refuse this message, or ""."""
+        kind = body.get("type")
+        if kind == "document":
+            document = body.get("document") or {}
+            if document.get("id") not in self.media and not document.get("link"):
+                return "document: unknown media id"
+            if len(str(document.get("caption", ""))) > 1024:
+                return "document: caption too long"
+        if kind == "interactive":
+            return _interactive_refused(body.get("interactive"))
+        return ""
+
+    def _upload(self, phone_number_id: str, headers: Any, raw: bytes):
+        token = self.numbers.get(phone_number_id)
+        if token is None:
+            return 400, graph_error(100, message="Unsupported post request."), {}
+        if headers.get("Authorization") != f"Bearer {token}":
+            return 401, graph_error(190), {}
+        try:
+            fields, files = form_parse(raw, headers.get("Content-Type", ""))
+        except ValueError as exc:
+            return 400, graph_error(100, message=f"Invalid multipart body: {exc}"), {}
+        upload = MediaUpload(phone_number_id, fields, files.get("file"))
+        with self._lock:
+            self.uploads.append(upload)
+            scripted = self.upload_script.popleft() if self.upload_script else None
+        if scripted is not None:
+            return scripted.status, scripted.body or {}, scripted.headers
+        if fields.get("messaging_product") != "whatsapp":
+            return 400, graph_error(100, message="messaging_product is required"), {}
+        if upload.file is None or not upload.file.content:
+            return 400, graph_error(100, message="file is required"), {}
+        if not fields.get("type"):
+            return 400, graph_error(100, message="type is required"), {}
+        upload.media_id = str(1_000_000_000_000_000 + next(_ids))
+        with self._lock:
+            self.media[upload.media_id] = upload.file
+        return 200, {"id": upload.media_id}, {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -210,6 +302,9 @@ class FakeWhatsApp(LocalServer):
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
+                if len(parts) >= 2 and parts[-1] == "media":
+                    self._json(*fake._upload(parts[-2], self.headers, raw))
+                    return
                 if len(parts) < 2 or parts[-1] != "messages":
                     self._json(400, graph_error(100, message=f"Unknown path {self.path}"))
                     return
@@ -241,6 +336,29 @@ class FakeWhatsApp(LocalServer):
                 self.wfile.write(data)
 
         return Handler
+
+
+def _interactive_refused(interactive: Any) -> str:
+    if not isinstance(interactive, dict) or interactive.get("type") != "button":
+        return "interactive: only reply buttons are served here"
+    body = (interactive.get("body") or {}).get("text")
+    if not isinstance(body, str) or not body or len(body) > 1024:
+        return "interactive: body.text is required (at most 1024 characters)"
+    buttons = (interactive.get("action") or {}).get("buttons")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return "interactive: 1 to 3 buttons"
+    titles = set()
+    for button in buttons:
+        reply = button.get("reply") if isinstance(button, dict) else None
+        if button.get("type") != "reply" or not isinstance(reply, dict):
+            return "interactive: a button must be of type reply"
+        title, ident = str(reply.get("title") or ""), str(reply.get("id") or "")
+        if not 1 <= len(title) <= 20 or title in titles:
+            return "interactive: button titles must be unique, 1 to 20 characters"
+        if not 1 <= len(ident) <= 256:
+            return "interactive: button ids must be 1 to 256 characters"
+        titles.add(title)
+    return ""
 
 
 # Webhook notifications, as Meta posts them ----------------------------------------------
@@ -279,6 +397,22 @@ def message(
 
 def text(sender: str, body: str, *, id: str | None = None) -> dict[str, Any]:
     return message(sender, "text", id=id, text={"body": body})
+
+
+def button_reply(
+    sender: str, reply_id: str, title: str, *, context: str | None = None, id: str | None = None
+) -> dict[str, Any]:
+    """A ``messages[]`` item for a press of a reply button (``context``: the wamid of the
+    interactive message the button belongs to)."""
+    item = message(
+        sender,
+        "interactive",
+        id=id,
+        interactive={"type": "button_reply", "button_reply": {"id": reply_id, "title": title}},
+    )
+    if context is not None:
+        item["context"] = {"from": "15550783881", "id": context}
+    return item
 
 
 def status(
