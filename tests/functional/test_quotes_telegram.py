@@ -5,18 +5,25 @@ Against the Bot API fake (tests/fakes/telegram_server.py) speaking the wire form
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
 from django_tasks_db.models import DBTaskResult
+from pypdf import PdfReader
 
 from channels_app.inbox import inbound_events_resolve
 from channels_app.models import InboundEvent
 from channels_app.quotes import accept_payload
 from channels_app.telegram.transport import transport
 from channels_app.transport import QuoteDocument
-from crm.models import Message
+from crm.audit import Actor
+from crm.models import LeadOpportunity, Message
+from quotes.models import Quote
+from quotes.services import quote_approve
 from tenants.scoping import tenant_scope
 from tests.factories import ConversationRouteFactory
 from tests.fakes.telegram_server import button_press, text_update
@@ -29,6 +36,13 @@ from tests.functional.test_telegram import (
     messages,
     run_worker,
     stored,
+)
+from tests.helpers_quotes import (
+    QUOTE_REQUEST,
+    assert_matches_catalog,
+    draft_of,
+    load_priced_catalog,
+    script_quote_turn,
 )
 
 # The Telegram channel's fixtures: the Bot API fake, a bot of tenant A, a signed POST.
@@ -249,3 +263,100 @@ def test_a_malformed_callback_query_is_a_400_naming_the_field(telegram, bot, pos
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "callback_query.id"
     assert stored(InboundEvent) == 0 and DBTaskResult.objects.count() == 0
+
+
+# Done when (issue 16): from the conversation to an accepted quote ---------------------------
+
+
+def pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def amounts(value: Decimal) -> set[str]:
+    """How an amount may be written in the PDF: 7.345,10 (Spanish), 7,345.10, 7345,10…"""
+    english = f"{value:,.2f}"
+    spanish = english.translate(str.maketrans(",.", ".,"))
+    return {
+        english,
+        spanish,
+        spanish.replace(".", " "),
+        f"{value:.2f}",
+        f"{value:.2f}".replace(".", ","),
+    }
+
+
+def assert_pdf_shows(pdf: bytes, quote: Quote) -> None:
+    """The PDF the customer got is the quote: every SKU with its quantity (its line total is
+    quantity x catalog price) and the total."""
+    text = re.sub(r"[ \t]+", " ", pdf_text(pdf))
+    assert pdf.startswith(b"%PDF-")
+    assert quote.reference in text
+    for line in quote.lines.all():
+        assert line.sku in text
+        assert any(a in text for a in amounts(line.line_total)), (line.sku, line.quantity, text)
+    assert any(a in text for a in amounts(quote.total)), text
+
+
+def quote_drafted(tenant, conversation_id: int) -> Quote:
+    """The turn's draft: lines and prices as the catalog has them."""
+    quote = draft_of(tenant, conversation_id)
+    assert quote.status == Quote.Status.DRAFT
+    assert_matches_catalog(tenant, quote)
+    return quote
+
+
+def rep_approves_and_sends(tenant, quote: Quote, rep) -> None:
+    """What the desk's Approve and Send buttons do (the reply is delivered by the worker)."""
+    from desk.services import quote_deliver  # imported late: desk's admin loads with the site
+
+    with tenant_scope(tenant):
+        quote_approve(quote=quote, actor=Actor.rep(rep))
+        quote_deliver(quote=quote, user=rep)
+
+
+def assert_accepted(tenant, quote: Quote) -> None:
+    with tenant_scope(tenant):
+        quote.refresh_from_db()
+        opportunity = LeadOpportunity.objects.get(pk=quote.opportunity_id)
+    assert quote.status == Quote.Status.ACCEPTED
+    assert opportunity.status == LeadOpportunity.Status.WON
+
+
+def test_a_conversation_ends_in_a_quote_sent_once_on_telegram_and_accepted_with_its_button(
+    telegram, bot, tenant_a, owner, post, fake_llm, catalog_index
+):
+    load_priced_catalog(tenant_a)
+    script_quote_turn(fake_llm)
+
+    post(bot, text_update(CHAT, QUOTE_REQUEST))
+    run_worker()
+
+    [request] = messages(tenant_a, Message.Role.USER)
+    quote = quote_drafted(tenant_a, request.conversation_id)
+    assert telegram.documents() == []  # a draft waits for a rep
+
+    telegram.rate_limit("sendDocument", retry_after=1)  # the first attempt meets a 429
+    rep_approves_and_sends(tenant_a, quote, owner)
+    run_worker()
+
+    assert len(telegram.calls("sendDocument")) == 2
+    [sent] = telegram.documents(CHAT)  # the PDF arrived exactly once
+    with tenant_scope(tenant_a):
+        quote.refresh_from_db()
+        assert quote.status == Quote.Status.SENT
+        assert_pdf_shows(sent.files["document"].content, quote)
+        carrier = Message.objects.get(metadata__quote__key=quote.public_key)
+    assert sent.files["document"].filename == f"{quote.reference}.pdf"
+    assert carrier.delivery_status == Message.Delivery.SENT
+    assert carrier.external_id == f"tg-out:{bot_id(bot)}:{CHAT}:{sent.result['message_id']}"
+    texts_before = len(telegram.sent(CHAT))
+
+    press = button_press(sent.result)  # the customer presses "Aceptar presupuesto"
+    post(bot, press)
+    run_worker()
+
+    assert_accepted(tenant_a, quote)
+    assert telegram.answered() == [press["callback_query"]["id"]]
+    assert len(telegram.sent(CHAT)) == texts_before + 1  # the confirmation
+    assert len(telegram.documents()) == 1

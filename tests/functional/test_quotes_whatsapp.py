@@ -13,11 +13,19 @@ from channels_app.quotes import accept_payload
 from channels_app.transport import QuoteDocument
 from channels_app.whatsapp.transport import transport
 from crm.models import Message
+from quotes.models import Quote
 from tenants.scoping import tenant_scope
 from tests.factories import ConversationRouteFactory
 from tests.fakes import whatsapp_server as wa
 from tests.functional import test_whatsapp as tw
+from tests.functional.test_quotes_telegram import (
+    assert_accepted,
+    assert_pdf_shows,
+    quote_drafted,
+    rep_approves_and_sends,
+)
 from tests.functional.test_whatsapp import WA_ID, messages
+from tests.helpers_quotes import QUOTE_REQUEST, load_priced_catalog, script_quote_turn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -235,3 +243,55 @@ def test_a_template_quick_reply_with_an_accept_payload_accepts_too(whatsapp, acc
     with tenant_scope(account.tenant):
         [event] = InboundEvent.objects.all()
     assert (event.text, event.metadata) == ("Aceptar", {"quote_accept": KEY})
+
+
+# Done when (issue 16): from the conversation to an accepted quote ---------------------------
+
+
+def test_a_conversation_ends_in_a_quote_sent_once_on_whatsapp_and_accepted_with_its_button(
+    whatsapp, account, owner, deliver, fake_llm
+):
+    tenant = account.tenant
+    load_priced_catalog(tenant)
+    script_quote_turn(fake_llm)
+    ask = wa.notification(
+        account.phone_number_id,
+        contacts=[wa.contact(WA_ID)],
+        messages=[wa.text(WA_ID, QUOTE_REQUEST)],
+    )
+
+    deliver(account, ask)
+
+    [request] = messages(tenant, role=Message.Role.USER)
+    quote = quote_drafted(tenant, request.conversation_id)
+    assert whatsapp.uploads == []  # a draft waits for a rep
+
+    whatsapp.status(200).status(503)  # the document goes out, the button meets a 503 first
+    rep_approves_and_sends(tenant, quote, owner)
+    tw.run_worker()
+
+    [doc] = whatsapp.sent_of("document")  # the PDF arrived exactly once
+    [buttons] = whatsapp.sent_of("interactive")
+    assert len(whatsapp.uploads) == 1
+    assert doc.body["document"]["filename"] == f"{quote.reference}.pdf"
+    with tenant_scope(tenant):
+        quote.refresh_from_db()
+        assert quote.status == Quote.Status.SENT
+        assert_pdf_shows(whatsapp.document_bytes(doc), quote)
+        carrier = Message.objects.get(metadata__quote__key=quote.public_key)
+    assert carrier.delivery_status == Message.Delivery.SENT
+    assert carrier.pieces_sent == 2
+    reply = buttons.body["interactive"]["action"]["buttons"][0]["reply"]
+    assert reply["id"] == f"quote-accept:{quote.public_key}"
+    texts_before = len(whatsapp.sent_of("text"))
+
+    # the customer presses the button
+    deliver(account, press_of(account, reply))
+
+    assert_accepted(tenant, quote)
+    assert len(whatsapp.sent_of("text")) == texts_before + 1  # the confirmation
+    assert len(whatsapp.sent_of("document")) == 1
+
+
+def press_of(account, reply: dict) -> dict:
+    return press(account, reply_id=reply["id"], title=reply["title"])
