@@ -2,7 +2,11 @@
 
 Each selector takes the tenant explicitly (and filters by it, on top of the
 active scope) and runs one aggregate query; days are the current time zone's
-calendar days. ``dashboard_get`` puts them together: five queries in all.
+calendar days. ``dashboard_get`` puts them together: seven queries in all.
+
+Quotes: those sent in the period and those accepted in it, with their value (the quotes'
+totals, tax included, per currency). The funnel follows the conversations started in the
+period: how many led to an opportunity, to a quote sent, to a quote accepted.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from crm.models import Conversation, LeadOpportunity, Message, OpportunityProductRecommendation
+from quotes.models import Quote
 from tenants.models import Tenant
 
 PERIODS = (7, 30, 90)
@@ -77,6 +83,26 @@ class ConversationCounts:
 
 
 @dataclass
+class QuoteFigures:
+    """Quotes sent and accepted in the period, and their value per currency."""
+
+    sent: int = 0
+    accepted: int = 0
+    sent_value: dict[str, Decimal] = field(default_factory=dict)
+    accepted_value: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Conversations started in the period, and how many of them went each step further."""
+
+    conversations: int = 0
+    opportunities: int = 0
+    quotes: int = 0
+    accepted: int = 0
+
+
+@dataclass
 class Dashboard:
     tenant: Tenant
     period: Period
@@ -85,6 +111,8 @@ class Dashboard:
     opportunities_by_status: dict[str, int]
     top_products: list[TopProduct]
     first_responses: list[timedelta]
+    quotes: QuoteFigures = field(default_factory=QuoteFigures)
+    funnel: Funnel = field(default_factory=Funnel)
 
     @property
     def fallbacks(self) -> int:
@@ -238,6 +266,61 @@ def conversation_first_responses(*, tenant: Tenant, period: Period) -> list[time
     return [reply - customer for customer, reply in rows]
 
 
+def quote_figures(*, tenant: Tenant, period: Period) -> QuoteFigures:
+    """Quotes sent in the period (whatever became of them since) and quotes accepted in it,
+    each with the sum of their totals per currency."""
+    sent = Q(sent_at__gte=period.start, sent_at__lt=period.end)
+    accepted = Q(
+        status=Quote.Status.ACCEPTED, accepted_at__gte=period.start, accepted_at__lt=period.end
+    )
+    rows = (
+        Quote.objects.filter(tenant=tenant)
+        .filter(sent | accepted)
+        .values("currency")
+        .annotate(
+            sent=Count("pk", filter=sent),
+            sent_value=Sum("total", filter=sent),
+            accepted=Count("pk", filter=accepted),
+            accepted_value=Sum("total", filter=accepted),
+        )
+        .order_by("currency")
+    )
+    figures = QuoteFigures()
+    for row in rows:
+        figures.sent += row["sent"]
+        figures.accepted += row["accepted"]
+        if row["sent"]:
+            figures.sent_value[row["currency"]] = row["sent_value"]
+        if row["accepted"]:
+            figures.accepted_value[row["currency"]] = row["accepted_value"]
+    return figures
+
+
+def conversation_funnel(*, tenant: Tenant, period: Period) -> Funnel:
+    """Of the conversations started in the period: those with an opportunity, with a quote
+    sent, with a quote accepted (each step counts the conversations that reached it)."""
+    quotes = Quote.objects.filter(tenant=tenant, conversation=OuterRef("pk"))
+    row = (
+        Conversation.objects.filter(
+            tenant=tenant, created_at__gte=period.start, created_at__lt=period.end
+        )
+        .annotate(
+            has_opportunity=Exists(
+                LeadOpportunity.objects.filter(tenant=tenant, conversation=OuterRef("pk"))
+            ),
+            has_quote=Exists(quotes.filter(sent_at__isnull=False)),
+            has_accepted=Exists(quotes.filter(status=Quote.Status.ACCEPTED)),
+        )
+        .aggregate(
+            conversations=Count("pk"),
+            opportunities=Count("pk", filter=Q(has_opportunity=True)),
+            quotes=Count("pk", filter=Q(has_quote=True)),
+            accepted=Count("pk", filter=Q(has_accepted=True)),
+        )
+    )
+    return Funnel(**row)
+
+
 def dashboard_get(*, tenant: Tenant, days: int, now: datetime | None = None) -> Dashboard:
     period = period_for(days=days, now=now)
     return Dashboard(
@@ -248,6 +331,8 @@ def dashboard_get(*, tenant: Tenant, days: int, now: datetime | None = None) -> 
         opportunities_by_status=opportunity_counts(tenant=tenant, period=period),
         top_products=recommendation_top_products(tenant=tenant, period=period),
         first_responses=conversation_first_responses(tenant=tenant, period=period),
+        quotes=quote_figures(tenant=tenant, period=period),
+        funnel=conversation_funnel(tenant=tenant, period=period),
     )
 
 

@@ -36,8 +36,11 @@ CHANNEL_COLORS: dict[str, str] = {
 STATUS_COLORS: dict[str, str] = {
     LeadOpportunity.Status.QUALIFIED: "#0ea5e9",
     LeadOpportunity.Status.NEEDS_EXPERT: "#f59e0b",
+    LeadOpportunity.Status.QUOTED: "#8b5cf6",
+    LeadOpportunity.Status.WON: "#22c55e",
     LeadOpportunity.Status.CLOSED: "#64748b",
 }
+FUNNEL_COLORS = ("#0ea5e9", "#6366f1", "#8b5cf6", "#22c55e")
 SPARE_COLORS = ("#8b5cf6", "#14b8a6", "#e11d48", "#84cc16")
 HANDOFF_COLOR = "#8b5cf6"
 FALLBACK_COLOR = "#e11d48"
@@ -213,6 +216,55 @@ def status_chart(dashboard: Dashboard) -> SafeString:
     )
 
 
+def funnel_chart(dashboard: Dashboard) -> SafeString:
+    funnel = dashboard.funnel
+    steps = [
+        (_("Conversations"), funnel.conversations),
+        (_("Opportunities"), funnel.opportunities),
+        (_("Quotes sent"), funnel.quotes),
+        (_("Accepted"), funnel.accepted),
+    ]
+    bars = [
+        Bar(label=str(label), value=count, color=color)
+        for (label, count), color in zip(steps, FUNNEL_COLORS, strict=True)
+    ]
+    breakdown = ", ".join(f"{bar.label} {bar.value}" for bar in bars)
+    return hbar_chart(
+        chart_id="desk-funnel",
+        title=_("From conversation to accepted quote"),
+        desc=_("Conversations started %(span)s and how many went each step further: %(steps)s.")
+        % {"span": _span(dashboard), "steps": breakdown},
+        bars=bars,
+        x_label=_("Conversations"),
+        row_height=34,
+    )
+
+
+def money_sums(values: dict[str, Any]) -> str:
+    """Sums in several currencies, each in the member's notation: "EUR 1,200.00 + USD 90.00"."""
+    from desk.admin.opportunities import money_display  # the admin site imports this module
+
+    return " + ".join(money_display(amount, currency) for currency, amount in values.items())
+
+
+def _quote_cards(dashboard: Dashboard) -> list[Card]:
+    quotes = dashboard.quotes
+    return [
+        Card(
+            "quotes-sent",
+            _("Quotes sent"),
+            str(quotes.sent),
+            money_sums(quotes.sent_value) or _("none in this period"),
+        ),
+        Card(
+            "quotes-accepted",
+            _("Quotes accepted"),
+            str(quotes.accepted),
+            money_sums(quotes.accepted_value) or _("none in this period"),
+        ),
+    ]
+
+
 def _cards(dashboard: Dashboard) -> list[Card]:
     conversations = dashboard.conversations.total
     per_day = conversations / dashboard.period.days
@@ -255,6 +307,7 @@ def _cards(dashboard: Dashboard) -> list[Card]:
             )
             % {"count": answered},
         ),
+        *_quote_cards(dashboard),
     ]
 
 
@@ -290,6 +343,7 @@ def dashboard_context(*, tenant: Tenant, days: int, tenant_param: str = "") -> d
         "status_chart": status_chart(dashboard),
         "mix_chart": channel_mix_chart(dashboard),
         "attention_chart": attention_chart(dashboard),
+        "funnel_chart": funnel_chart(dashboard),
         "products": _products(dashboard),
         "opportunities": dashboard.opportunities,
         "conversations": dashboard.conversations.total,

@@ -144,7 +144,13 @@ def test_handoffs_fallbacks_and_opportunities_by_status(tenant_a, known_data):
     board = figures(tenant_a, 30)
     assert board.conversations.handoffs_by_day == {day(1): 1, day(3): 1}
     assert board.fallbacks_by_day == {day(3): 1}
-    assert board.opportunities_by_status == {"qualified": 2, "needs_expert": 1, "closed": 0}
+    assert board.opportunities_by_status == {
+        "qualified": 2,
+        "needs_expert": 1,
+        "quoted": 0,
+        "won": 0,
+        "closed": 0,
+    }
     assert board.opportunities == 3
 
 
@@ -178,7 +184,13 @@ def test_the_period_excludes_older_data(tenant_a, known_data):
     week, quarter = figures(tenant_a, 7), figures(tenant_a, 90)
     assert week.conversations.total == 5
     assert day(10) not in week.conversations.by_day
-    assert week.opportunities_by_status == {"qualified": 2, "needs_expert": 1, "closed": 0}
+    assert week.opportunities_by_status == {
+        "qualified": 2,
+        "needs_expert": 1,
+        "quoted": 0,
+        "won": 0,
+        "closed": 0,
+    }
     assert quarter.conversations.total == 7
     assert quarter.fallbacks == 2
     assert quarter.opportunities_by_status["closed"] == 2
@@ -186,8 +198,8 @@ def test_the_period_excludes_older_data(tenant_a, known_data):
     assert len(week.period.dates) == 7 and week.period.dates[-1] == day(0)
 
 
-def test_the_figures_take_five_queries(tenant_a, known_data, django_assert_num_queries):
-    with django_assert_num_queries(5):
+def test_the_figures_take_seven_queries(tenant_a, known_data, django_assert_num_queries):
+    with django_assert_num_queries(7):
         figures(tenant_a, 90)
 
 
@@ -212,6 +224,8 @@ def test_the_tenant_admin_and_the_rep_see_their_tenants_figures(
         "handoffs": "2",
         "fallbacks": "1",
         "first-response": "40 s",
+        "quotes-sent": "0",
+        "quotes-accepted": "0",
     }
     html = response.content.decode()
     assert "HL-A" in html and "Turbidímetro A" in html
@@ -252,6 +266,8 @@ def test_the_page_renders_with_no_data(client, owner):
         "handoffs": "0",
         "fallbacks": "0",
         "first-response": "—",
+        "quotes-sent": "0",
+        "quotes-accepted": "0",
     }
     assert "No product was recommended in this period." in response.content.decode()
 
