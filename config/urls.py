@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 
 from channels_app.telegram.webhook import telegram_webhook
 from channels_app.whatsapp.webhook import whatsapp_webhook
-from channels_app.widget.views import demo_page
+from channels_app.widget.views import demo_page, quote_download
 from config.view_on_site import view_on_site
 from integrations.api.app import api_urls
 from tenants.views import tenant_logo
@@ -59,5 +59,6 @@ urlpatterns = [
     # and a problem+json 404 for any other path under the prefix.
     path("api/v1/", include(api_urls())),
     path("demo/", demo_page, name="demo"),
+    path("q/<str:token>.pdf", quote_download, name="quote-download"),  # signed: quotes.links
     path("branding/logos/<str:name>", tenant_logo, name="tenant-logo"),
 ]

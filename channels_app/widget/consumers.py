@@ -24,6 +24,12 @@ the durable inbox with an id namespaced by account and visitor (a resend after
 a reconnect is recognised), acknowledged, and answered by a background task
 in this process so the reply streams to the visitor's group (see
 ``transport.py``). If this process dies first, ``inbox_recover`` re-queues it.
+
+A ``quote_accept`` frame (a press of a quote's "Accept quote" button) counts against the
+same rate limit; its payload must name a quote of this visitor's conversation, else an
+``unknown_quote`` error frame answers and nothing is stored. It is stored through the same
+inbox as the visitor's message (``metadata {"quote_accept": key}``), acknowledged, and the
+inbox accepts the quote before the agent runs (``channels_app.inbox.acceptance``).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from channels_app.widget.services import (
     visitor_from_token,
     visitor_history,
     visitor_message_store,
+    visitor_quote_accept_store,
     visitor_token,
 )
 from channels_app.widget.transport import visitor_group
@@ -216,7 +223,24 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(parsed, schemas.PingIn):
             await self.send_json(schemas.frame(schemas.Pong()))
             return
+        if isinstance(parsed, schemas.QuoteAcceptIn):
+            await self._quote_accept(parsed)
+            return
         await self._message(parsed)
+
+    async def _limited(self, client_id: str | None) -> bool:
+        """Count a frame against the rate limit; True (and the error sent) when over it."""
+        now = time.monotonic()
+        while self.sent_at and now - self.sent_at[0] >= self.window:
+            self.sent_at.popleft()
+        if len(self.sent_at) >= self.limit:
+            # Whole seconds, rounded up: at 0 the oldest message has left the window.
+            wait = max(1, math.ceil(self.window - (now - self.sent_at[0])))
+            message = f"Too many messages: wait {wait} s."
+            await self._error("rate_limited", message, client_id, retry_after=wait)
+            return True
+        self.sent_at.append(now)
+        return False
 
     async def _message(self, frame: schemas.MessageIn) -> None:
         assert self.account is not None
@@ -227,21 +251,33 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
             await self._too_long(frame.id)
             return
-        now = time.monotonic()
-        while self.sent_at and now - self.sent_at[0] >= self.window:
-            self.sent_at.popleft()
-        if len(self.sent_at) >= self.limit:
-            # Whole seconds, rounded up: at 0 the oldest message has left the window.
-            wait = max(1, math.ceil(self.window - (now - self.sent_at[0])))
-            message = f"Too many messages: wait {wait} s."
-            await self._error("rate_limited", message, frame.id, retry_after=wait)
+        if await self._limited(frame.id):
             return
-        self.sent_at.append(now)
         client_id = frame.id or uuid.uuid4().hex
         conversation_id, _ = await database_sync_to_async(visitor_message_store)(
             account=self.account, visitor_id=self.visitor_id, text=text, client_id=client_id
         )
         await self.send_json(schemas.frame(schemas.Ack(id=client_id)))
+        self._answer(conversation_id)
+
+    async def _quote_accept(self, frame: schemas.QuoteAcceptIn) -> None:
+        """A press of a quote's accept button: stored as the visitor's message when the
+        quote is theirs (the inbox accepts it before the agent runs), else refused."""
+        assert self.account is not None
+        if await self._limited(frame.id):
+            return
+        stored = await database_sync_to_async(visitor_quote_accept_store)(
+            account=self.account, visitor_id=self.visitor_id, payload=frame.payload
+        )
+        if stored is None:
+            message = "This quote is not one of this conversation's; nothing was accepted."
+            await self._error("unknown_quote", message, frame.id)
+            return
+        await self.send_json(schemas.frame(schemas.Ack(id=frame.id or uuid.uuid4().hex)))
+        self._answer(stored[0])
+
+    def _answer(self, conversation_id: int) -> None:
+        assert self.account is not None
         # Also for a resend: a no-op if the conversation is answered or being answered.
         task = asyncio.create_task(_answer(self.account, conversation_id))
         _answering.add(task)

@@ -1,15 +1,21 @@
 """The widget's WebSocket frames, typed.
 
 Client → server: :class:`MessageIn` (``{"type": "message", "text": ..., "id": ...}``,
-``id`` a client-generated id so a resend after a reconnect is recognised) and
-``{"type": "ping"}``. Server → client: ``ready`` (token, config, history), ``ack``,
-``token``, ``typing``, ``message``, ``advisor`` and ``error`` (built by :func:`frame`).
+``id`` a client-generated id so a resend after a reconnect is recognised),
+:class:`QuoteAcceptIn` (``{"type": "quote_accept", "payload": "quote-accept:<key>"}``, a
+press of a quote's accept button) and ``{"type": "ping"}``. Server → client: ``ready``
+(token, config, history), ``ack``, ``token``, ``typing``, ``message``, ``advisor`` and
+``error`` (built by :func:`frame`).
 
 The server sends no text of its own for the visitor to read: the script holds every
 string of the widget in Spanish, English and Portuguese and picks the tenant's language
 and formality from ``ready.config``. An error is a code with its parameters
 (``{"type": "error", "code": "rate_limited", "retry_after": 59}``) that the script
 words; its ``message`` is a description in English for developers and logs.
+
+A ``message`` that carries a quote has ``quote`` (:class:`QuoteAttachment`): its
+reference, a signed and expiring ``download_url`` of the PDF, and the ``accept_payload``
+the accept button sends back; the script words the link and the button itself.
 
 ``typing`` frames say when a bot turn runs: ``active`` true when it starts (repeated
 while it runs), false when it ends, both with the turn's ``turn`` id, so a late "started"
@@ -26,7 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # The first three leave the socket open; the last two come with its close (4404, 4403).
 Language = Literal["es", "en", "pt"]
-ErrorCode = Literal["rate_limited", "too_long", "bad_frame", "unknown_key", "origin_refused"]
+ErrorCode = Literal[
+    "rate_limited", "too_long", "bad_frame", "unknown_quote", "unknown_key", "origin_refused"
+]
 
 
 class _Frame(BaseModel):
@@ -39,12 +47,30 @@ class MessageIn(_Frame):
     id: ClientId | None = None
 
 
+class QuoteAcceptIn(_Frame):
+    """The visitor pressed a quote's "Accept quote" button."""
+
+    type: Literal["quote_accept"]
+    payload: Annotated[str, StringConstraints(max_length=64)]  # "quote-accept:<key>"
+    id: ClientId | None = None
+
+
 class PingIn(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[MessageIn | PingIn, Field(discriminator="type")]
+ClientFrame = Annotated[MessageIn | QuoteAcceptIn | PingIn, Field(discriminator="type")]
 client_frame = TypeAdapter(ClientFrame)
+
+
+class QuoteAttachment(_Frame):
+    """A quote sent in the chat: the PDF behind a signed link, and its accept button."""
+
+    reference: str  # "Q-00042"
+    download_url: str  # signed, expiring (QUOTE_LINK_MAX_AGE)
+    accept_payload: str  # sent back in a quote_accept frame
+    accept_label: str  # the button's label in the quote's language (the script has its own)
+    status: Literal["sent", "accepted", "rejected", "expired", "approved", "draft"] = "sent"
 
 
 class HistoryItem(_Frame):
@@ -53,6 +79,7 @@ class HistoryItem(_Frame):
     time: datetime
     id: str | None = None  # the client's id of a visitor message: the script drops its resend
     author: str = ""  # a sales rep's first name (role "agent")
+    quote: QuoteAttachment | None = None  # a reply that carries a quote
 
 
 class WidgetConfig(_Frame):
@@ -94,6 +121,7 @@ class MessageOut(_Frame):
     text: str
     id: str
     author: str = ""  # a sales rep's first name (role "agent")
+    quote: QuoteAttachment | None = None  # a reply that carries a quote
 
 
 class Advisor(_Frame):

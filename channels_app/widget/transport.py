@@ -14,6 +14,11 @@ still on its way when the turn ended names an ended turn, and the script ignores
 the dots never come back after a reply. With ``REDIS_URL`` set the group lives in Redis, so a turn
 run by a worker process reaches a socket held by a web process.
 
+A quote goes out as one ``message`` frame whose ``quote`` carries a signed, expiring
+download link of the PDF (``quotes.links``) and the accept button's payload
+(:meth:`WidgetTransport.send_quote`); the button's press comes back as a ``quote_accept``
+frame (``consumers.py``).
+
 Delivery is "stored and offered": a visitor with no socket open receives
 nothing now and sees the reply in the history sent on their next connect, so
 :meth:`WidgetTransport.send_text` reports success whenever the frame could be
@@ -31,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from channels.layers import get_channel_layer
 from pydantic import BaseModel
 
-from channels_app.transport import SendResult
+from channels_app.transport import QuoteDocument, SendResult
 from channels_app.widget import schemas
 from tenants.redaction import redact
 
@@ -94,10 +99,46 @@ class WidgetTransport:
         A visitor who is not connected is not an error: the reply is stored and
         shown in the history the next time the widget connects.
         """
+        return await self._send_message(route, text, role=role, author=author)
+
+    async def send_quote(
+        self,
+        route: ConversationRoute,
+        document: QuoteDocument,
+        *,
+        role: str = "assistant",
+        start: int = 0,
+        author: str = "",
+    ) -> SendResult:
+        """Offer a quote: one ``message`` frame with the caption and the quote (a signed,
+        expiring link to the PDF and the accept button's payload), not the file itself."""
+        if start >= 1:  # one piece, already offered
+            return SendResult(ok=True)
+        attachment = schemas.QuoteAttachment(
+            reference=document.reference,
+            download_url=document.download_url,
+            accept_payload=document.accept_payload,
+            accept_label=document.accept_label,
+        )
+        return await self._send_message(
+            route, document.caption, role=role, author=author, quote=attachment
+        )
+
+    async def _send_message(
+        self,
+        route: ConversationRoute,
+        text: str,
+        *,
+        role: str,
+        author: str,
+        quote: schemas.QuoteAttachment | None = None,
+    ) -> SendResult:
         out_id = uuid.uuid4().hex
         speaker: Literal["assistant", "agent"] = "agent" if role == "agent" else "assistant"
         name = author if speaker == "agent" else ""
-        message = schemas.frame(schemas.MessageOut(text=text, id=out_id, role=speaker, author=name))
+        message = schemas.frame(
+            schemas.MessageOut(text=text, id=out_id, role=speaker, author=name, quote=quote)
+        )
         try:
             sent = await _group_send(route_group(route), {"type": "widget.frame", "frame": message})
         except Exception as exc:  # the layer (Redis) is down: record it, flag for a rep

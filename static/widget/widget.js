@@ -17,6 +17,11 @@
  * The typing dots show only while the server says a bot turn runs ("typing" frames with
  * active true/false and the turn's id); a rep's messages carry their first name, and a
  * rep who takes over is announced ("advisor" frame).
+ * A message that carries a quote ({"quote": {"reference", "download_url", "accept_payload",
+ * "status"}}) shows a "Download PDF (Q-00042)" link (a signed, expiring URL; http(s) only)
+ * and an "Accept quote" button; a press sends {"type": "quote_accept", "payload": …, "id"},
+ * disables the button, and the chat's reply says how it went. Listeners only, no inline
+ * handlers: the site's CSP may forbid them.
  */
 (function () {
   "use strict";
@@ -57,7 +62,14 @@
       "error": "Something went wrong. Please try again.",
       "failed": "Not sent",
       "advisor": "{name} · Sales team",
-      "joined": "{name} from the sales team joined the conversation."
+      "joined": "{name} from the sales team joined the conversation.",
+      "quote_download": "Download PDF ({ref})",
+      "quote_accept": "Accept quote",
+      "quote_accepting": "Sending…",
+      "quote_pressed": "Acceptance sent",
+      "quote_accepted": "Quote accepted",
+      "quote_closed": "No longer open",
+      "unknown_quote": "This quote cannot be accepted here."
     },
     "es": {
       "open": "Abrir el chat",
@@ -79,7 +91,14 @@
       "error": "Algo ha fallado. Inténtelo de nuevo.",
       "failed": "No enviado",
       "advisor": "{name} · Equipo comercial",
-      "joined": "{name}, del equipo comercial, se ha unido a la conversación."
+      "joined": "{name}, del equipo comercial, se ha unido a la conversación.",
+      "quote_download": "Descargar PDF ({ref})",
+      "quote_accept": "Aceptar presupuesto",
+      "quote_accepting": "Enviando…",
+      "quote_pressed": "Aceptación enviada",
+      "quote_accepted": "Presupuesto aceptado",
+      "quote_closed": "Ya no está abierto",
+      "unknown_quote": "Este presupuesto no se puede aceptar aquí."
     },
     "es-informal": {
       "greeting": "¡Hola! ¿En qué podemos ayudarte?",
@@ -108,10 +127,19 @@
       "error": "Algo deu errado. Tente novamente.",
       "failed": "Não enviada",
       "advisor": "{name} · Equipe comercial",
-      "joined": "{name}, da equipe comercial, entrou na conversa."
+      "joined": "{name}, da equipe comercial, entrou na conversa.",
+      "quote_download": "Baixar PDF ({ref})",
+      "quote_accept": "Aceitar orçamento",
+      "quote_accepting": "Enviando…",
+      "quote_pressed": "Aceitação enviada",
+      "quote_accepted": "Orçamento aceito",
+      "quote_closed": "Não está mais aberto",
+      "unknown_quote": "Este orçamento não pode ser aceito aqui."
     }
   } /* end strings */;
-  var ERROR_KEYS = { rate_limited: 1, too_long: 1, bad_frame: 1, unknown_key: 1, origin_refused: 1 };
+  var ERROR_KEYS = {
+    rate_limited: 1, too_long: 1, bad_frame: 1, unknown_quote: 1, unknown_key: 1, origin_refused: 1
+  };
 
   var CSS = [
     ":host { all: initial; --accent: #0b6e4f; font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; }",
@@ -136,6 +164,10 @@
     ".msg.agent { border-color: var(--accent); }",
     ".msg .who { display: block; font-size: 12px; font-weight: 600; color: var(--accent); margin-bottom: 2px; }",
     ".msg.pending { opacity: .6; } .msg.failed { opacity: .6; text-decoration: line-through; }",
+    ".quote { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin-top: 8px; white-space: normal; }",
+    ".quote a { color: var(--accent); font-weight: 600; text-decoration: underline; }",
+    ".quote button { border: 0; border-radius: 8px; padding: 6px 12px; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }",
+    ".quote button:disabled { opacity: .6; cursor: default; }",
     ".joined { align-self: center; max-width: 92%; text-align: center; font-size: 12px; color: #5b6773; padding: 2px 8px; }",
     ".typing { align-self: flex-start; padding: 4px 12px 10px; color: #5b6773; }",
     ".typing[hidden] { display: none; }",
@@ -268,6 +300,7 @@
   var cooldownUntil = 0; // rate limited until then (ms since the epoch)
   var cooldownTimer = null;
   var shown = { key: "", params: null, kind: "" }; // what the status line says
+  var accepting = {}; // quote_accept frame id -> its button, until acked or refused
 
   function newId() {
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
@@ -302,12 +335,49 @@
     return node;
   }
 
-  function addMessage(role, text, when, author) {
+  function addMessage(role, text, when, author, quote) {
     var node = el("div", "msg " + role);
     if (author) node.append(el("span", "who", t("advisor", { name: author })));
     node.append(el("span", "body", text));
+    if (quote) node.append(quoteBlock(quote));
     if (when) node.title = new Date(when).toLocaleString(language);
     return addLine(node);
+  }
+
+  // Only a web address: a "javascript:" link must never reach the page.
+  function safeUrl(value) {
+    try {
+      var url = new URL(String(value || ""), SRC);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : "";
+    } catch (e) { return ""; }
+  }
+
+  function quoteBlock(quote) {
+    var box = el("div", "quote");
+    var href = safeUrl(quote.download_url);
+    if (href) {
+      var link = el("a", "quote-pdf", t("quote_download", { ref: quote.reference || "" }));
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      box.append(link);
+    }
+    var button = el("button", "quote-accept");
+    button.type = "button";
+    var open = (quote.status || "sent") === "sent" && quote.accept_payload;
+    button.textContent = open ? t("quote_accept") :
+      t(quote.status === "accepted" ? "quote_accepted" : "quote_closed");
+    button.disabled = !open;
+    button.addEventListener("click", function () {
+      if (button.disabled || !socket || socket.readyState !== WebSocket.OPEN) return;
+      var id = newId();
+      accepting[id] = button;
+      button.disabled = true;
+      button.textContent = t("quote_accepting");
+      socket.send(JSON.stringify({ type: "quote_accept", payload: quote.accept_payload, id: id }));
+    });
+    box.append(button);
+    return box;
   }
 
   function setBody(node, text) {
@@ -339,7 +409,9 @@
     history.forEach(function (item) {
       if (item.id) seen[item.id] = true;
       speaker(item.role, item.author);
-      addMessage(item.role, item.text, item.time, item.role === "agent" ? item.author : "");
+      addMessage(
+        item.role, item.text, item.time, item.role === "agent" ? item.author : "", item.quote
+      );
     });
     if (current) speaker("agent", current);
     outbox = outbox.filter(function (item) { return !seen[item.id]; });
@@ -438,6 +510,12 @@
       }, 25000);
     },
     ack: function (frame) {
+      var pressed = accepting[frame.id];
+      if (pressed) {
+        delete accepting[frame.id];
+        pressed.textContent = t("quote_pressed"); // the reply in the chat says the result
+        return;
+      }
       outbox = outbox.filter(function (item) {
         if (item.id !== frame.id) return true;
         item.node.classList.remove("pending");
@@ -466,6 +544,12 @@
       showTyping(false);
       var role = frame.role === "agent" ? "agent" : "assistant";
       var node = streaming;
+      if (frame.quote) { // delivered whole, never streamed
+        speaker(role, frame.author);
+        addMessage(role, frame.text, null, role === "agent" ? frame.author : "", frame.quote);
+        scrollDown();
+        return;
+      }
       if (!node || role === "agent") {
         speaker(role, frame.author);
         node = addMessage(role, "", null, role === "agent" ? frame.author : "");
@@ -485,6 +569,14 @@
         setStatus(key, { max: number(frame.max_chars || maxChars) }, "error");
       }
       if (!frame.id) return;
+      var pressed = accepting[frame.id];
+      if (pressed) {
+        delete accepting[frame.id];
+        // Refused for this quote: it stays off; rate limited: it can be pressed again.
+        pressed.disabled = frame.code !== "rate_limited";
+        pressed.textContent = t(frame.code === "rate_limited" ? "quote_accept" : "quote_closed");
+        return;
+      }
       outbox = outbox.filter(function (item) {
         if (item.id !== frame.id) return true;
         item.node.classList.remove("pending");

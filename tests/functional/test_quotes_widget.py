@@ -1,0 +1,218 @@
+"""Quotes in the web widget through the real ASGI application: a quote sent in the chat
+arrives as a message frame with a signed link to its PDF and an accept button's payload
+(a rep's with the rep's name); a quote_accept frame is stored as the visitor's message and
+accepted before the agent runs; a quote that is not the visitor's is refused with an
+error frame and nothing stored; the rate limit counts presses; the history shows the
+quote with its status after a reconnect."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from channels_app.quotes import accept_payload
+from crm.audit import Actor
+from crm.models import Conversation, LeadOpportunity, Message
+from quotes.models import Quote
+from quotes.services import LineRequest, quote_prepare
+from tenants.scoping import tenant_scope
+from tests.factories import LeadOpportunityFactory, ProductFactory
+from tests.functional.test_widget import ORIGIN_A, frames_until, open_socket, run, stored, widget
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPLY = "Le preparo el presupuesto del turbidímetro."
+
+
+@pytest.fixture(autouse=True)
+def fresh_layer(settings, catalog_index):
+    """A new in-memory channel layer per test (its queues belong to one event loop)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def widget_a(tenant_a):
+    return widget(tenant_a, ORIGIN_A)
+
+
+@pytest.fixture
+def laura(teammate):
+    teammate.first_name, teammate.last_name = "Laura", "Gómez"
+    teammate.save()
+    return teammate
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    """A rep's send is delivered by its task at once (as a worker would, later)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.PUBLIC_BASE_URL = "https://app.example"
+
+
+@pytest.fixture
+def products(tenant_a):
+    with tenant_scope(tenant_a):
+        return [
+            ProductFactory(
+                tenant=tenant_a, sku="TU-5200", price=Decimal("1450.00"), currency="EUR"
+            ),
+            ProductFactory(tenant=tenant_a, sku="PH-01", price=Decimal("89.90"), currency="EUR"),
+        ]
+
+
+def draft_in(tenant, conversation: Conversation | None = None) -> Quote:
+    """A draft for the latest conversation (its contact's opportunity)."""
+    with tenant_scope(tenant):
+        conversation = conversation or Conversation.objects.order_by("-pk").first()
+        opportunity = LeadOpportunityFactory(
+            tenant=tenant, contact=conversation.contact, conversation=conversation
+        )
+        return quote_prepare(
+            opportunity=opportunity,
+            lines=[LineRequest("TU-5200", 2), LineRequest("PH-01", 3)],
+            actor=Actor.agent(),
+            conversation=conversation,
+        )
+
+
+def rep_sends(tenant, quote: Quote, rep) -> None:
+    from desk.services import quote_deliver
+
+    with tenant_scope(tenant):
+        quote_deliver(quote=quote, user=rep)
+
+
+async def chat_started(key: str, fake_llm) -> tuple[Any, dict[str, Any]]:
+    fake_llm.text(REPLY)
+    comm, ready = await open_socket(key)
+    await comm.send_json_to({"type": "message", "text": "Quiero un presupuesto", "id": "m1"})
+    await frames_until(comm, "message")
+    return comm, ready
+
+
+def test_a_rep_sent_quote_arrives_with_its_link_and_button_and_a_press_accepts_it(
+    widget_a, products, laura, fake_llm
+):
+    quote: Quote | None = None
+
+    async def scenario():
+        nonlocal quote
+        comm, ready = await chat_started(widget_a.key, fake_llm)
+        quote = await database_sync_to_async(draft_in)(widget_a.tenant)
+        await database_sync_to_async(rep_sends)(widget_a.tenant, quote, laura)
+        sent = (await frames_until(comm, "message"))[-1]
+        payload = sent["quote"]["accept_payload"]
+        await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa1"})
+        ack = await comm.receive_json_from(timeout=10)
+        result = (await frames_until(comm, "message"))[-1]
+        await comm.disconnect()
+        again, resumed = await open_socket(widget_a.key, token=ready["token"])
+        await again.disconnect()
+        return sent, ack, result, resumed
+
+    sent, ack, result, resumed = run(scenario)
+    assert quote is not None
+    assert sent["role"] == "agent" and sent["author"] == "Laura"  # a rep's, named
+    assert quote.reference in sent["text"]  # the caption
+    attachment = sent["quote"]
+    assert attachment["reference"] == quote.reference == "Q-00001"
+    assert attachment["accept_payload"] == accept_payload(quote.public_key)
+    assert attachment["status"] == "sent" and attachment["accept_label"]
+    assert attachment["download_url"].startswith("https://app.example/q/")
+    assert attachment["download_url"].endswith(".pdf")
+    assert ack == {"type": "ack", "id": "qa1"}
+    assert result["role"] == "assistant"
+    thanks = f"¡Gracias! Hemos recibido su aceptación del presupuesto {quote.reference}."
+    assert result["text"].startswith(thanks)
+
+    with tenant_scope(widget_a.tenant):
+        quote.refresh_from_db()
+        opportunity = LeadOpportunity.objects.get(pk=quote.opportunity_id)
+        press = Message.objects.get(metadata__quote_accept=quote.public_key)
+    assert quote.status == Quote.Status.ACCEPTED and opportunity.status == "won"
+    assert press.role == Message.Role.USER and press.content == "Acepto el presupuesto Q-00001"
+    assert press.handled_at is not None
+    assert len(fake_llm.requests) == 1  # only the first message reached the agent
+
+    # The PDF behind the link.
+    path = attachment["download_url"].removeprefix("https://app.example")
+    response = Client().get(path)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+    # After a reconnect: the quote, now accepted (its button off), and the press.
+    history = resumed["history"]
+    shown = next(item for item in history if item.get("quote"))
+    assert shown["quote"]["status"] == "accepted" and shown["author"] == "Laura"
+    assert [item["text"] for item in history[-2:]] == [press.content, result["text"]]
+
+
+def test_a_quote_of_another_visitor_is_refused_and_nothing_is_stored(widget_a, products, fake_llm):
+    async def scenario():
+        other, _ = await chat_started(widget_a.key, fake_llm)
+        await other.disconnect()
+        theirs = await database_sync_to_async(draft_in)(widget_a.tenant)
+        comm, _ = await chat_started(widget_a.key, fake_llm)
+        before = await database_sync_to_async(stored)()
+        await comm.send_json_to(
+            {"type": "quote_accept", "payload": accept_payload(theirs.public_key), "id": "x1"}
+        )
+        refused = await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "quote_accept", "payload": "something-else", "id": "x2"})
+        other_payload = await comm.receive_json_from(timeout=5)
+        after = await database_sync_to_async(stored)()
+        await comm.disconnect()
+        return theirs, refused, other_payload, before, after
+
+    theirs, refused, other_payload, before, after = run(scenario)
+    assert refused["type"] == "error" and refused["code"] == "unknown_quote"
+    assert refused["id"] == "x1"
+    assert other_payload["code"] == "unknown_quote"
+    assert before == after  # nothing stored
+    with tenant_scope(widget_a.tenant):
+        theirs.refresh_from_db()
+    assert theirs.status == Quote.Status.DRAFT
+
+
+def test_presses_count_against_the_rate_limit(widget_a, products, laura, fake_llm, settings):
+    settings.WIDGET_RATE_LIMIT = "1/60"
+
+    async def scenario():
+        comm, _ = await chat_started(widget_a.key, fake_llm)
+        quote = await database_sync_to_async(draft_in)(widget_a.tenant)
+        await database_sync_to_async(rep_sends)(widget_a.tenant, quote, laura)
+        sent = (await frames_until(comm, "message"))[-1]
+        payload = sent["quote"]["accept_payload"]
+        await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa1"})
+        limited = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return quote, limited
+
+    quote, limited = run(scenario)
+    assert limited["type"] == "error" and limited["code"] == "rate_limited"
+    assert limited["id"] == "qa1" and limited["retry_after"] >= 1
+    with tenant_scope(widget_a.tenant):
+        quote.refresh_from_db()
+    assert quote.status == Quote.Status.SENT
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "quote_accept"},
+        {"type": "quote_accept", "payload": "quote-accept:" + "k" * 80},
+        {"type": "quote_accept", "payload": 42},
+    ],
+)
+def test_a_malformed_press_is_a_bad_frame(widget_a, frame):
+    async def scenario():
+        comm, _ = await open_socket(widget_a.key)
+        await comm.send_json_to(frame)
+        error = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return error
+
+    assert run(scenario)["code"] == "bad_frame"
