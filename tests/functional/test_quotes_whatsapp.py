@@ -5,6 +5,8 @@ as the customer's acceptance. Against the Graph API fake (tests/fakes/whatsapp_s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from asgiref.sync import async_to_sync
 
@@ -24,6 +26,9 @@ from tests.functional.test_quotes_telegram import (
     quote_drafted,
     rep_approves_and_sends,
 )
+from tests.functional.test_quotes_telegram import (
+    document as telegram_document,
+)
 from tests.functional.test_whatsapp import WA_ID, messages
 from tests.helpers_quotes import QUOTE_REQUEST, load_priced_catalog, script_quote_turn
 
@@ -38,17 +43,10 @@ CAPTION = "Presupuesto Q-00009: 2 línea(s), total 7.345,10 EUR (IVA incluido)."
 
 
 def document(**changes) -> QuoteDocument:
-    values = {
-        "key": KEY,
-        "reference": "Q-00009",
-        "filename": "Q-00009.pdf",
-        "pdf": PDF,
-        "caption": CAPTION,
-        "accept_label": "Aceptar presupuesto",
-        "accept_payload": accept_payload(KEY),
-        "download_url": "https://ventas.example.com/q/abc/",
-    }
-    return QuoteDocument(**(values | changes))
+    """Telegram's test quote, as quote Q-00009 (KEY) with its own PDF bytes and caption."""
+    values = {"key": KEY, "reference": "Q-00009", "filename": "Q-00009.pdf", "pdf": PDF}
+    values |= {"caption": CAPTION, "accept_payload": accept_payload(KEY)}
+    return replace(telegram_document(), **(values | changes))
 
 
 @pytest.fixture
