@@ -21,10 +21,30 @@ from tenants.services import (
 )
 from tenants.wording_form import TenantForm, wording_fieldsets
 
+# The tenant's quote settings (a fieldset of their own); left out of a post, the two
+# numbers keep their values, as the formality does.
+QUOTE_SETTINGS = ["quote_tax_rate", "quote_validity_days", "quotes_send_without_approval"]
+KEPT_WHEN_OMITTED = ("quote_tax_rate", "quote_validity_days")
+
+
+class TenantSettingsForm(TenantForm):  # type: ignore[valid-type,misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in KEPT_WHEN_OMITTED:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        for name in KEPT_WHEN_OMITTED:
+            if name in self.data and cleaned.get(name) is None and name not in self.errors:
+                self.add_error(name, forms.ValidationError(gettext("This field is required.")))
+        return cleaned
+
 
 @admin.register(Tenant)
 class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
-    form = TenantForm  # the fallback wording as one text box per text (tenants.wording_form)
+    form = TenantSettingsForm  # the fallback wording as one text box per text (wording_form)
     list_display = ["name", "slug", "is_active", "default_language", "created_at"]
     list_filter = ["is_active", "default_language"]
     search_fields = ["name", "slug"]
@@ -49,7 +69,17 @@ class TenantAdmin(NotFoundMixin, admin.ModelAdmin):
         return queryset if request.user.is_superuser else queryset.none()
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [(None, {"fields": self.fields}), *wording_fieldsets()]
+        quotes = (
+            _("Quotes"),
+            {
+                "fields": [*QUOTE_SETTINGS, "quote_terms"],
+                "description": _(
+                    "New quotes take the tax rate and the validity; the terms are printed on "
+                    "every quote's PDF."
+                ),
+            },
+        )
+        return [(None, {"fields": self.fields}), quotes, *wording_fieldsets()]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:

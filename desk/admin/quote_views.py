@@ -109,7 +109,7 @@ class QuoteViews:
         """The page's bar: what the status means and the buttons the member may use."""
         may = self.model_admin.has_change_permission(request, obj)
         draft = obj.status == Status.DRAFT
-        states = {
+        states: dict[str, str] = {
             Status.DRAFT: gettext("Draft: check the lines, then approve or send it."),
             Status.APPROVED: gettext("Approved: ready to be sent to the customer."),
             Status.SENT: gettext("Sent: waiting for the customer's answer."),
@@ -117,7 +117,8 @@ class QuoteViews:
             Status.REJECTED: gettext("Rejected."),
             Status.EXPIRED: gettext("Expired."),
         }
-        channel = obj.conversation.get_channel_display() if obj.conversation_id else ""
+        conversation = obj.conversation
+        channel = conversation.get_channel_display() if conversation is not None else ""
         return {
             "state": states.get(obj.status, obj.status),
             "show_approve": may and draft,

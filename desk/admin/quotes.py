@@ -22,6 +22,7 @@ through ``desk.services.quote_deliver``; every write is a ``quotes.services`` ca
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -109,7 +110,7 @@ class QuoteLineFormSet(BaseInlineFormSet):
                 LineRequest(
                     sku=str(data["line_sku"]).strip(),
                     quantity=int(data["quantity"]),
-                    discount_percent=data.get("discount_percent") or 0,
+                    discount_percent=data.get("discount_percent") or Decimal("0"),
                 )
             )
         try:

@@ -320,3 +320,49 @@ def test_the_opportunity_page_lists_its_quotes_and_offers_prepare_a_quote(client
     assert f'href="{_url(draft)}">Q-00001</a>' in html
     assert "desk-quote-draft" in html and "3,509.00" in html
     assert reverse("admin:quotes_quote_prepare", args=[draft.opportunity_id]) in html
+
+
+def _settings(tenant, **quote_fields):
+    return {
+        "name": tenant.name,
+        "default_language": tenant.default_language,
+        "persona": tenant.persona,
+        "sales_instructions": tenant.sales_instructions,
+        **quote_fields,
+    }
+
+
+def test_the_tenant_admin_edits_the_quote_settings_where_the_tenant_s_settings_are(
+    client, owner, teammate, tenant_a
+):
+    url = reverse("admin:tenants_tenant_change", args=[tenant_a.pk])
+    client.force_login(owner)
+    assert 'name="quote_terms"' in client.get(url).content.decode()
+    response = client.post(
+        url,
+        _settings(
+            tenant_a,
+            quote_tax_rate="21",
+            quote_validity_days="15",
+            quotes_send_without_approval="on",
+            quote_terms="Pago a 30 días.",
+        ),
+    )
+    assert response.status_code == 302
+    tenant_a.refresh_from_db()
+    assert tenant_a.quote_tax_rate == Decimal("21")
+    assert tenant_a.quote_validity_days == 15
+    assert tenant_a.quotes_send_without_approval is True
+    assert tenant_a.quote_terms == "Pago a 30 días."
+    # A form without the numbers keeps them; a blank one or out of range is refused.
+    assert client.post(url, _settings(tenant_a, quote_terms="x")).status_code == 302
+    tenant_a.refresh_from_db()
+    assert (tenant_a.quote_tax_rate, tenant_a.quote_validity_days) == (Decimal("21"), 15)
+    for bad in ({"quote_tax_rate": ""}, {"quote_tax_rate": "150"}, {"quote_validity_days": "0"}):
+        response = client.post(url, _settings(tenant_a, **bad))
+        assert response.status_code == 200
+        assert next(iter(bad)) in response.context["adminform"].form.errors
+    client.force_login(teammate)
+    assert client.post(url, _settings(tenant_a, quote_tax_rate="0")).status_code == 403
+    tenant_a.refresh_from_db()
+    assert tenant_a.quote_tax_rate == Decimal("21")
