@@ -37,3 +37,15 @@ def quotes_awaiting_answer(*, conversation: Conversation) -> QuerySet[Quote]:
 
 def quotes_needing_approval(*, tenant: Tenant) -> QuerySet[Quote]:
     return Quote.objects.filter(tenant=tenant, status=Quote.Status.DRAFT)
+
+
+def quotes_with_lines(
+    *, tenant: Tenant, status: str | None = None, opportunity_id: int | None = None
+) -> QuerySet[Quote]:
+    """The tenant's quotes with their lines (the CRM API's list and its webhooks)."""
+    quotes = Quote.objects.filter(tenant=tenant).prefetch_related("lines")
+    if status:
+        quotes = quotes.filter(status=status)
+    if opportunity_id is not None:
+        quotes = quotes.filter(opportunity_id=opportunity_id)
+    return quotes

@@ -17,7 +17,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.renderers import JSONRenderer
 from pydantic_core import to_jsonable_python
 
-from integrations.api import contacts, conversations, messages, opportunities, products
+from integrations.api import contacts, conversations, messages, opportunities, products, quotes
 from integrations.api.auth import BearerKey, HeaderKey, KeyRateThrottle, in_key_scope
 from integrations.api.body import JsonBodyParser
 from integrations.api.problems import (
@@ -29,7 +29,8 @@ from integrations.api.problems import (
 )
 
 DESCRIPTION = """The CRM's view of a tenant: contacts, companies and divisions,
-conversations, opportunities with the agent's product recommendations, and the catalog.
+conversations, opportunities with the agent's product recommendations, quotes (priced
+from the catalog only: a line is a SKU and a quantity), and the catalog.
 
 **Authentication**: the API key of the tenant's CRM API account
 (`manage.py add_channel SLUG api`), as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
@@ -118,6 +119,7 @@ for router in (
     conversations.router,
     opportunities.router,
     products.router,
+    quotes.router,
     messages.router,
 ):
     api.add_router("", router)

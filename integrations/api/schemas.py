@@ -17,6 +17,8 @@ from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from quotes.services import MAX_LINES, MAX_QUANTITY
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1, description="The row's id in this service.")]
 CrmId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -158,7 +160,9 @@ class OpportunityOut(Schema):
     id: int
     contact_id: int
     conversation_id: int | None
-    status: Literal["qualified", "needs_expert", "closed"]
+    status: Literal["qualified", "needs_expert", "quoted", "won", "closed"] = Field(
+        description="quoted: a quote was sent; won: the customer accepted a quote."
+    )
     problem_statement: str
     assigned_rep_email: str | None
     value: str | None = Field(description="Expected deal value, a decimal string.")
@@ -208,6 +212,99 @@ class ProductOut(Schema):
         return str(obj.clean_text)
 
 
+class QuoteLineOut(Schema):
+    """A quote's line: the SKU, name and unit price copied from the catalog when the line
+    was added (a later catalog change never rewrites a quote)."""
+
+    position: int
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price: str = Field(description="A decimal string, in the quote's ``currency``.")
+    discount_percent: str = Field(description="A rep's discount on the line, a decimal string.")
+    line_total: str
+
+    @staticmethod
+    def resolve_unit_price(obj: Any) -> str:
+        return str(obj.unit_price)
+
+    @staticmethod
+    def resolve_discount_percent(obj: Any) -> str:
+        return str(obj.discount_percent)
+
+    @staticmethod
+    def resolve_line_total(obj: Any) -> str:
+        return str(obj.line_total)
+
+
+class QuoteOut(Schema):
+    """A priced offer for an opportunity, from the catalog's prices only."""
+
+    id: int
+    key: str = Field(description="The quote's public key (its accept buttons carry it).")
+    number: int
+    reference: str = Field(description="How people name the quote: Q-00042.")
+    opportunity_id: int
+    contact_id: int
+    conversation_id: int | None
+    status: Literal["draft", "approved", "sent", "accepted", "rejected", "expired"]
+    currency: str
+    language: str = Field(description="The language of the PDF.")
+    lines: list[QuoteLineOut]
+    subtotal: str
+    tax_rate: str = Field(description="Percent, a decimal string.")
+    tax_amount: str
+    total: str = Field(description="Subtotal plus tax, a decimal string.")
+    valid_until: date
+    notes: str
+    created_by: Literal["agent", "rep", "integration"]
+    created_by_name: str
+    approved_at: datetime | None
+    sent_at: datetime | None
+    accepted_at: datetime | None
+    rejected_at: datetime | None
+    download_url: str = Field(
+        description="The quote's PDF: a signed link that works for a limited time."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_key(obj: Any) -> str:
+        return str(obj.public_key)
+
+    @staticmethod
+    def resolve_lines(obj: Any) -> list[Any]:
+        return list(obj.lines.all())
+
+    @staticmethod
+    def resolve_created_by(obj: Any) -> str:
+        return str(obj.created_by_kind)
+
+    @staticmethod
+    def resolve_download_url(obj: Any) -> str:
+        from quotes.links import quote_download_url
+
+        return quote_download_url(obj)
+
+    @staticmethod
+    def resolve_subtotal(obj: Any) -> str:
+        return str(obj.subtotal)
+
+    @staticmethod
+    def resolve_tax_rate(obj: Any) -> str:
+        return str(obj.tax_rate)
+
+    @staticmethod
+    def resolve_tax_amount(obj: Any) -> str:
+        return str(obj.tax_amount)
+
+    @staticmethod
+    def resolve_total(obj: Any) -> str:
+        return str(obj.total)
+
+
 class ProductHit(Schema):
     score: float
     product: ProductOut
@@ -249,6 +346,10 @@ class OpportunityPage(Page[OpportunityOut]):
 
 
 class ProductPage(Page[ProductOut]):
+    pass
+
+
+class QuotePage(Page[QuoteOut]):
     pass
 
 
@@ -314,4 +415,26 @@ class OpportunityPatchIn(Schema):
     expected_close_date: date | None = None
     next_step: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = (
         None
+    )
+
+
+class QuoteLineIn(Schema):
+    """A line as a CRM asks for it: a catalog SKU and a quantity. Never a price: the
+    catalog sets it (a ``unit_price`` is refused like any unknown field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class QuoteCreateIn(Schema):
+    """A draft quote for one of this tenant's opportunities, priced from the catalog."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opportunity_id: RowId
+    lines: Annotated[list[QuoteLineIn], Field(min_length=1, max_length=MAX_LINES)]
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
+        default="", description="Printed under the quote's lines."
     )

@@ -129,6 +129,11 @@ def test_openapi_schema_documents_every_operation_with_problems():
         ("GET", "/api/v1/products"),
         ("GET", "/api/v1/products/search"),
         ("GET", "/api/v1/products/{product_id}"),
+        ("GET", "/api/v1/quotes"),
+        ("POST", "/api/v1/quotes"),
+        ("GET", "/api/v1/quotes/{quote_id}"),
+        ("POST", "/api/v1/quotes/{quote_id}/accept"),
+        ("POST", "/api/v1/quotes/{quote_id}/reject"),
         ("POST", "/api/v1/messages"),
     }
     for path, item in schema["paths"].items():
@@ -168,6 +173,11 @@ EVERY_OPERATION = [
     ("get", "/products"),
     ("get", "/products/search?q=ph"),
     ("get", "/products/1"),
+    ("get", "/quotes"),
+    ("post", "/quotes"),
+    ("get", "/quotes/1"),
+    ("post", "/quotes/1/accept"),
+    ("post", "/quotes/1/reject"),
     ("post", "/messages"),
 ]
 

@@ -89,5 +89,5 @@ def test_zz_counts() -> None:
     )
     if not counts:
         pytest.skip("run with the whole module")
-    assert len(operations) == 16
+    assert len(operations) == 21
     assert counts["failures"] == 0
