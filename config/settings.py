@@ -340,7 +340,7 @@ CONTENT_SECURITY_POLICY = {
     )
 }
 
-QUIET_LOGGERS = ("chromadb", "httpx", "httpx2", "openai")
+QUIET_LOGGERS = ("chromadb", "fontTools", "httpx", "httpx2", "openai")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

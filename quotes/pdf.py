@@ -196,7 +196,9 @@ def _header(pdf: FPDF, quote: Quote) -> None:
     pdf.set_xy(pdf.l_margin, pdf.t_margin + logo_height + (3 if logo_height else 0))
     pdf.set_text_color(*INK)
     pdf.set_font(FONT, "B", 12)
-    pdf.multi_cell(pdf.epw - column - 4, 6, quote.tenant.name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        pdf.epw - column - 4, 6, quote.tenant.name, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     pdf.set_y(max(pdf.get_y(), header_bottom) + 6)
 
 
@@ -220,7 +222,7 @@ def _customer(pdf: FPDF, quote: Quote) -> None:
     pdf.set_text_color(*INK)
     for index, text in enumerate(lines):
         pdf.set_font(FONT, "B" if index == 0 and contact.full_name else "", 10)
-        pdf.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(5)
 
 
@@ -236,14 +238,14 @@ def _lines_table(pdf: FPDF, quote: Quote, lines: list[QuoteLine]) -> None:
     pdf.set_font(FONT, size=8.5)
     pdf.set_text_color(*INK)
     pdf.set_draw_color(*RULE)
-    heading_style = FontFace(emphasis="BOLD", color=INK, fill_color=HEAD_FILL, size_pt=8.5)
+    heading_style = FontFace(emphasis="BOLD", color=INK, fill_color=HEAD_FILL, size_pt=8)
     with pdf.table(
-        col_widths=(24, 52, 11, 22, 15, 26),
+        col_widths=(23, 52, 10, 21, 19, 25),
         text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
         headings_style=heading_style,
-        line_height=4.6,
-        padding=(1.6, 1.5),
+        line_height=4.2,
+        padding=(1.1, 1.4),
         v_align="TOP",
         width=pdf.epw,
     ) as table:
@@ -304,7 +306,7 @@ def _section(pdf: FPDF, title: str, text: str, size: float) -> None:
     pdf.cell(0, 5, title.upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, size=size)
     pdf.set_text_color(*INK)
-    pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
 
 

@@ -90,7 +90,12 @@ def test_the_spanish_pdf_carries_the_lines_totals_validity_and_customer(tenant_a
     text = pdf_text(data)
     # 2 x 1.450,00 + 1.200 x 89,90 = 2.900,00 + 107.880,00 = 110.780,00; 21 % = 23.263,80
     for expected in [
-        "Q-00001",
+        "Presupuesto Q-00001",
+        "Válido hasta",
+        "Precio unit.",
+        "Impuesto (21 %)",
+        "OBSERVACIONES",
+        "TÉRMINOS Y CONDICIONES",
         "Alpha Labs",
         "HC-2100Q",
         "PH-ELEC-01",
@@ -221,3 +226,10 @@ def test_a_logo_that_cannot_be_drawn_is_left_out(tenant_a, quote_for, settings, 
     data = render(tenant_a, quote)
     assert "HC-2100Q" in pdf_text(data)
     assert not PdfReader(io.BytesIO(data)).pages[0].images
+
+
+def test_text_the_font_lacks_does_not_stop_the_pdf(tenant_a, quote_for):
+    quote = quote_for("es", notes="Cliente: 株式会社 Ивановы; ∑ 12 µS/cm ± 1 % — 25 °C")
+    text = pdf_text(render(tenant_a, quote))
+    assert "∑ 12 µS/cm ± 1 % — 25 °C" in text
+    assert "HC-2100Q" in text
