@@ -366,3 +366,14 @@ def test_the_tenant_admin_edits_the_quote_settings_where_the_tenant_s_settings_a
     assert client.post(url, _settings(tenant_a, quote_tax_rate="0")).status_code == 403
     tenant_a.refresh_from_db()
     assert tenant_a.quote_tax_rate == Decimal("21")
+
+
+def test_download_the_pdf(client, teammate, draft):
+    client.force_login(teammate)
+    response = client.get(_url(draft, "pdf"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="Q-00001.pdf"'
+    assert "no-store" in response["Cache-Control"]
+    assert response.content.startswith(b"%PDF")
+    assert client.post(_url(draft, "pdf")).status_code == 405
