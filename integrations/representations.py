@@ -22,8 +22,10 @@ from integrations.api.schemas import (
     ContactOut,
     ConversationOut,
     OpportunityOut,
+    QuoteOut,
     RecommendationOut,
 )
+from quotes.models import Quote
 
 
 def contact_resource(contact: Contact) -> dict[str, Any]:
@@ -49,3 +51,8 @@ def opportunity_resource(opportunity: LeadOpportunity) -> dict[str, Any]:
 def recommendation_resource(recommendation: OpportunityProductRecommendation) -> dict[str, Any]:
     """An item of an opportunity's ``recommendations``."""
     return RecommendationOut.model_validate(recommendation).model_dump(mode="json")
+
+
+def quote_resource(quote: Quote) -> dict[str, Any]:
+    """``GET /api/v1/quotes/{id}`` (with its lines and a fresh signed link to its PDF)."""
+    return QuoteOut.model_validate(quote).model_dump(mode="json")

@@ -2,8 +2,8 @@
 
 Each offered type is one of crm's domain events (``crm.events.EventType``) and names the
 resource it sends: the row the event is about (``DomainEvent.subject_id``), as the REST API
-v1 shows it (``integrations.representations``). Adding a type (``quote.created`` when quotes
-exist) is one line in :data:`WEBHOOK_EVENTS`.
+v1 shows it (``integrations.representations``). Adding a type is one line in
+:data:`WEBHOOK_EVENTS`.
 
 The payload::
 
@@ -22,6 +22,7 @@ from typing import Any
 
 from crm.events import DomainEvent, EventType
 from crm.models import Contact, Conversation, LeadOpportunity, OpportunityProductRecommendation
+from quotes.models import Quote
 from tenants.models import Tenant
 
 
@@ -37,12 +38,16 @@ CONTACT = Resource(Contact, "contact_resource")
 CONVERSATION = Resource(Conversation, "conversation_resource")
 OPPORTUNITY = Resource(LeadOpportunity, "opportunity_resource")
 RECOMMENDATION = Resource(OpportunityProductRecommendation, "recommendation_resource")
+QUOTE = Resource(Quote, "quote_resource")
 
-# Event type -> the resource its payload carries (later: "quote.created": QUOTE, ...).
+# Event type -> the resource its payload carries.
 # Beyond the list: ``recommendation.updated`` (a product recommended again with a new
 # justification; without it a mirror's copy of the recommendation goes stale) and
 # ``contact.erased`` (a GDPR erasure: the CRM erases its copy too, and reads the contact's
-# conversations and opportunities again, whose texts were erased with it).
+# conversations and opportunities again, whose texts were erased with it). Every change of
+# a quote's status is an event: a CRM learns of a quote a rep sent, of the customer's
+# acceptance in the chat, of an expiry. The quote's ``download_url`` is signed when the
+# event's deliveries are made and works for ``QUOTE_LINK_MAX_AGE`` seconds from then.
 WEBHOOK_EVENTS: dict[str, Resource] = {
     EventType.CONTACT_CREATED: CONTACT,
     EventType.CONTACT_UPDATED: CONTACT,
@@ -53,6 +58,13 @@ WEBHOOK_EVENTS: dict[str, Resource] = {
     EventType.OPPORTUNITY_UPDATED: OPPORTUNITY,
     EventType.RECOMMENDATION_CREATED: RECOMMENDATION,
     EventType.RECOMMENDATION_UPDATED: RECOMMENDATION,
+    EventType.QUOTE_CREATED: QUOTE,
+    EventType.QUOTE_UPDATED: QUOTE,
+    EventType.QUOTE_APPROVED: QUOTE,
+    EventType.QUOTE_SENT: QUOTE,
+    EventType.QUOTE_ACCEPTED: QUOTE,
+    EventType.QUOTE_REJECTED: QUOTE,
+    EventType.QUOTE_EXPIRED: QUOTE,
 }
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = tuple(WEBHOOK_EVENTS)
 

@@ -60,7 +60,7 @@ def test_it_prints_the_id_and_the_secret_once(tenant_a):
     ("args", "message"),
     [
         (["nobody", "https://crm.example.com/", "--event", "contact.created"], "No tenant"),
-        (["alpha", "https://crm.example.com/", "--event", "quote.sent"], "Unknown event"),
+        (["alpha", "https://crm.example.com/", "--event", "quote.signed"], "Unknown event"),
         (["alpha", "ftp://crm.example.com/", "--event", "contact.created"], "http"),
         (["alpha", "not a url", "--event", "contact.created"], "URL"),
     ],

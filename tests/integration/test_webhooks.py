@@ -352,7 +352,7 @@ def test_a_delivery_queued_twice_is_sent_once(tenant_a, receiver):
     assert len(receiver.received) == 1
 
 
-def test_the_offered_events_are_the_issues_and_two_more():
+def test_the_offered_events_are_the_issues_and_two_more_and_quotes():
     assert set(WEBHOOK_EVENT_TYPES) == {
         "contact.created",
         "contact.updated",
@@ -363,6 +363,13 @@ def test_the_offered_events_are_the_issues_and_two_more():
         "opportunity.updated",
         "recommendation.created",
         "recommendation.updated",
+        "quote.created",
+        "quote.updated",
+        "quote.approved",
+        "quote.sent",
+        "quote.accepted",
+        "quote.rejected",
+        "quote.expired",
     }
 
 
