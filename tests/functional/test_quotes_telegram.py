@@ -25,6 +25,7 @@ from crm.models import LeadOpportunity, Message
 from quotes.models import Quote
 from quotes.services import quote_approve
 from tenants.scoping import tenant_scope
+from tests import edges
 from tests.factories import ConversationRouteFactory
 from tests.fakes.telegram_server import button_press, text_update
 from tests.functional import test_telegram as tg
@@ -190,6 +191,28 @@ def test_a_press_of_accept_is_stored_once_as_the_customers_acceptance_and_answer
     assert accept.content == "✅ Aceptar presupuesto"  # the label of the button pressed
     assert accept.external_id == event.external_id
     assert accept.conversation.contact.platform_user_id == str(CHAT)
+    assert telegram.answered() == [press["callback_query"]["id"]]
+
+
+def test_a_press_through_the_lean_webhook_route_is_stored_and_its_answer_queued(
+    telegram, bot, tenant_a, route
+):
+    """Production serves webhooks on the lean ASGI route (group commit), not Django's view."""
+    press = button_press(_sent_document(telegram, route))
+    headers = {edges.TELEGRAM_SECRET_HEADER: bot.webhook_secret}
+
+    response = edges.post(bot.webhook_path(), json.dumps(press).encode(), headers, lean=True)
+
+    assert response.status_code == 200 and response.json()["duplicate"] is False
+    [event] = events(tenant_a)
+    assert event.metadata == {"quote_accept": KEY}
+    assert (
+        DBTaskResult.objects.filter(
+            task_path="channels_app.telegram.tasks.telegram_callback_answer_task"
+        ).count()
+        == 1
+    )
+    run_worker()
     assert telegram.answered() == [press["callback_query"]["id"]]
 
 
