@@ -37,7 +37,7 @@ from agent.models import LLMCall
 from agent.tools import TOOL_SCHEMAS, TurnState, run_tool, tool_prefetch
 from catalog.search import search_prefetch
 from crm.audit import Actor
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact, Conversation, LeadOpportunity, Message
 from crm.services import (
     contact_update,
     conversation_flag,
@@ -49,6 +49,8 @@ from crm.services import (
     opportunity_register,
     recommendation_record,
 )
+from quotes.models import Quote
+from quotes.services import QuoteRefused, quote_prepare, quote_send
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
@@ -66,6 +68,7 @@ class TurnResult:
     reason: str = ""  # why the fallback answered
     steps: list[Step] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)  # stored with the reply
+    quote: Quote | None = None  # the quote the turn prepared (and sent, when allowed)
 
 
 async def respond(
@@ -215,10 +218,11 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
             return None
         on_bot = conversation.status == Conversation.Status.ACTIVE
         message = None
+        quote = None
         if on_bot:
             # A fallback staged its own effects (an LLM's that failed were dropped).
             if state.has_effects:
-                _apply_effects(state, conversation)
+                quote = _apply_effects(state, conversation)
             message = message_add(
                 conversation=conversation,
                 role=Message.Role.ASSISTANT,
@@ -229,11 +233,14 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
                 if state.handoff_reason
                 else result.metadata or None,
             )
+            if quote is not None and state.tenant.quotes_send_without_approval:
+                # After the reply that announces it: the document and its Accept button last.
+                _quote_send(quote, conversation)
         _record_usage(state.tenant, conversation, message, result.steps)
         if on_bot and result.mode == "fallback" and not state.handoff_reason:
             conversation_flag(
                 conversation=conversation,
-                reason=f"fallback answer ({result.reason})",
+                reason=state.flag_reason or f"fallback answer ({result.reason})",
                 actor=AGENT,
             )
         if on_bot and state.handoff_reason:
@@ -244,6 +251,7 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
         logger.info("conversation %s was taken by a rep during the turn", conversation.pk)
         return None
     result.message = message
+    result.quote = quote
     return result
 
 
@@ -276,8 +284,9 @@ def _record_usage(
     )
 
 
-def _apply_effects(state: TurnState, conversation: Conversation) -> None:
-    """Store what the turn's tools decided, through the CRM's services (as the agent)."""
+def _apply_effects(state: TurnState, conversation: Conversation) -> Quote | None:
+    """Store what the turn's tools decided, through the CRM's services (as the agent);
+    returns the quote it prepared."""
     contact = Contact.objects.select_related("division__company").get(pk=state.contact.pk)
     contact.tenant = state.tenant
     if state.contact_changes or state.company_name or state.division_name:
@@ -307,4 +316,47 @@ def _apply_effects(state: TurnState, conversation: Conversation) -> None:
             break
         recommendation_record(
             opportunity=opportunity, product=product, justification=justification, actor=AGENT
+        )
+    if state.quote is None:
+        return None
+    if not state.opportunity:
+        opportunity = state.quotable_opportunity()
+    if opportunity is None or opportunity.status in _NOT_QUOTABLE:
+        conversation_flag(
+            conversation=conversation,
+            reason="the agent's quote was not saved: the opportunity is no longer open",
+            actor=AGENT,
+        )
+        return None
+    try:
+        with transaction.atomic():  # a refusal leaves the rest of the turn standing
+            return quote_prepare(
+                opportunity=opportunity,
+                lines=state.quote.lines,
+                actor=AGENT,
+                notes=state.quote.notes,
+                conversation=conversation,
+            )
+    except QuoteRefused as exc:  # the catalog changed since the tool checked the lines
+        conversation_flag(
+            conversation=conversation,
+            reason=f"the agent's quote was not saved: {exc.message}",
+            actor=AGENT,
+        )
+        return None
+
+
+_NOT_QUOTABLE = (LeadOpportunity.Status.CLOSED, LeadOpportunity.Status.WON)
+
+
+def _quote_send(quote: Quote, conversation: Conversation) -> None:
+    """Send the draft at once (the tenant allows it): the turn delivers it with the reply."""
+    try:
+        with transaction.atomic():
+            quote_send(quote=quote, actor=AGENT)
+    except QuoteRefused as exc:
+        conversation_flag(
+            conversation=conversation,
+            reason=f"{quote.reference} was not sent: {exc.message}",
+            actor=AGENT,
         )

@@ -33,6 +33,8 @@ from pydantic import ValidationError as ArgumentsError
 from catalog.models import Product
 from catalog.search import search, search_prefetch
 from crm.models import Contact, Conversation, LeadOpportunity
+from quotes.models import Quote
+from quotes.services import MAX_LINES, MAX_QUANTITY, LineRequest, QuoteRefused, quote_preview
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -112,10 +114,66 @@ class RecommendProductsArgs(Args):
     products: list[Recommendation] = Field(min_length=1, max_length=10)
 
 
+# Keys a model may try to put on a quote or a line: prices come from the catalog only.
+PRICE_KEYS = frozenset(
+    {"price", "unit_price", "cost", "amount", "subtotal", "total", "tax", "discount", "currency"}
+)
+
+
+def _refuse_prices(data: Any) -> Any:
+    if isinstance(data, dict):
+        given = [
+            str(k)
+            for k in data
+            if str(k).lower().replace("-", "_") in PRICE_KEYS or "price" in str(k).lower()
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(sorted(given))} cannot be given: prices come from the catalog "
+                "only. Give only each line's sku and quantity."
+            )
+    return data
+
+
+class QuoteLineArgs(Args):
+    sku: Annotated[Text, StringConstraints(max_length=128)] = Field(
+        description="A SKU exactly as a search_catalog or get_product result gave it."
+    )
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, description="How many units the customer wants.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_price(cls, data: Any) -> Any:
+        return _refuse_prices(data)
+
+
+class PrepareQuoteArgs(Args):
+    """Prepare a draft quote from catalog SKUs and quantities; the catalog sets the prices."""
+
+    lines: list[QuoteLineArgs] = Field(min_length=1, max_length=MAX_LINES)
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = Field(
+        default=None, description="A short note printed under the quote's lines."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_price(cls, data: Any) -> Any:
+        return _refuse_prices(data)
+
+
 class RequestHumanHandoffArgs(Args):
     """Hand the conversation to a human sales rep; the bot stops answering it."""
 
     reason: Annotated[Text, StringConstraints(min_length=3, max_length=500)]
+
+
+@dataclass
+class StagedQuote:
+    """The quote ``prepare_quote`` checked; ``agent.services`` prepares it at the commit."""
+
+    lines: list[LineRequest]
+    notes: str
+    result: dict[str, Any]  # what the model was told
 
 
 @dataclass
@@ -132,6 +190,8 @@ class TurnState:
     opportunity_values: dict[str, Any] = field(default_factory=dict)  # value, currency
     recommendations: dict[str, tuple[Product, str]] = field(default_factory=dict)
     handoff_reason: str = ""
+    quote: StagedQuote | None = None
+    flag_reason: str = ""  # why a rep should look (a fallback answer says so)
     tool_log: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -143,12 +203,22 @@ class TurnState:
             or self.division_name
             or self.opportunity
             or self.recommendations
+            or self.quote
         )
 
     def open_opportunity(self) -> LeadOpportunity | None:
         return (
             LeadOpportunity.objects.filter(conversation=self.conversation)
             .exclude(status=LeadOpportunity.Status.CLOSED)
+            .order_by("-created_at")
+            .first()
+        )
+
+    def quotable_opportunity(self) -> LeadOpportunity | None:
+        """The newest opportunity of the conversation that is neither closed nor won."""
+        return (
+            LeadOpportunity.objects.filter(conversation=self.conversation)
+            .exclude(status__in=(LeadOpportunity.Status.CLOSED, LeadOpportunity.Status.WON))
             .order_by("-created_at")
             .first()
         )
@@ -241,6 +311,90 @@ def recommend_products(state: TurnState, args: RecommendProductsArgs) -> dict[st
     return {"recommended": [p.sku for p, _ in resolved]}
 
 
+def _same_lines(lines: list[LineRequest], quote: Quote) -> bool:
+    have = [(line.sku, line.quantity) for line in quote.lines.all()]
+    return have == [(line.sku, line.quantity) for line in lines]
+
+
+def _quote_result(source: Quote, lines: list[Any], **extra: Any) -> dict[str, Any]:
+    return {
+        **extra,
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "line_total": str(line.line_total),
+            }
+            for line in lines
+        ],
+        "currency": source.currency,
+        "subtotal": str(source.subtotal),
+        "tax_rate_percent": str(source.tax_rate),
+        "tax": str(source.tax_amount),
+        "total": str(source.total),
+        "valid_until": source.valid_until.isoformat(),
+    }
+
+
+def prepare_quote(state: TurnState, args: PrepareQuoteArgs) -> dict[str, Any]:
+    """Check the lines against the catalog (nothing is written) and stage the draft.
+
+    One quote per turn: a second call replaces the first (the same lines: the same result).
+    The opportunity's draft with the same lines (from an earlier turn) is returned instead
+    of a new one. With ``Tenant.quotes_send_without_approval`` the commit sends it too.
+    """
+    opportunity = None if state.opportunity else state.quotable_opportunity()
+    if state.opportunity is None and opportunity is None:
+        raise ToolError(
+            "this conversation has no open opportunity: call register_opportunity with the "
+            "customer's need first, then prepare_quote"
+        )
+    try:
+        preview, built = quote_preview(
+            tenant=state.tenant,
+            lines=[LineRequest(sku=line.sku, quantity=line.quantity) for line in args.lines],
+        )
+    except QuoteRefused as exc:
+        raise ToolError(
+            f"{exc.message} Nothing was prepared; quote only SKUs a search_catalog result "
+            "gave with a price, or tell the customer a sales rep will price it."
+        ) from exc
+    lines = [LineRequest(sku=line.sku, quantity=line.quantity) for line in built]
+    if opportunity is not None:
+        drafts = Quote.objects.filter(opportunity=opportunity, status=Quote.Status.DRAFT)
+        for draft in drafts.prefetch_related("lines").order_by("-created_at"):
+            if _same_lines(lines, draft):
+                state.quote = None  # one quote per turn: this one
+                return _quote_result(
+                    draft,
+                    list(draft.lines.all()),
+                    quote=draft.reference,
+                    status="draft (already prepared earlier, nothing new was created)",
+                    note="A sales rep will confirm it before it is sent; tell the customer so.",
+                )
+    if state.tenant.quotes_send_without_approval:
+        note = (
+            "The quote is sent to the customer right after your reply, as a document with its "
+            "reference and an Accept button. Tell the customer so; do not repeat every line."
+        )
+    else:
+        note = (
+            "A sales rep will confirm this quote before it is sent to the customer; tell the "
+            "customer so. Its reference is given when it is saved with your reply."
+        )
+    replaced = state.quote is not None and state.quote.lines != lines
+    result = _quote_result(
+        preview,
+        built,
+        quote="draft prepared" if not replaced else "draft prepared (replaces the one before)",
+        note=note,
+    )
+    state.quote = StagedQuote(lines=lines, notes=args.notes or "", result=result)
+    return result
+
+
 def request_human_handoff(state: TurnState, args: RequestHumanHandoffArgs) -> dict[str, Any]:
     state.handoff_reason = args.reason
     return {
@@ -273,6 +427,7 @@ TOOLS = {
         Tool("save_contact_info", SaveContactInfoArgs, save_contact_info),
         Tool("register_opportunity", RegisterOpportunityArgs, register_opportunity),
         Tool("recommend_products", RecommendProductsArgs, recommend_products),
+        Tool("prepare_quote", PrepareQuoteArgs, prepare_quote),
         Tool("request_human_handoff", RequestHumanHandoffArgs, request_human_handoff),
     )
 }

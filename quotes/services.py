@@ -254,6 +254,23 @@ def is_past_validity(quote: Quote, today: date | None = None) -> bool:
     return quote.valid_until < (today or timezone.localdate())
 
 
+def quote_preview(
+    *, tenant: Tenant, lines: Sequence[LineRequest]
+) -> tuple[Quote, list[QuoteLine]]:
+    """What :func:`quote_prepare` would build for these lines, unsaved and unnumbered:
+    refused in the same way, and nothing is written (the agent checks its quote with it
+    and prepares it when its turn commits)."""
+    quote = Quote(
+        tenant=tenant,
+        currency="",
+        tax_rate=tenant.quote_tax_rate,
+        valid_until=timezone.localdate() + timedelta(days=tenant.quote_validity_days),
+    )
+    built = _build_lines(quote, _requested(lines), {})
+    _totals(quote, built)
+    return quote, built
+
+
 @transaction.atomic
 def quote_prepare(
     *,

@@ -282,6 +282,7 @@ def test_metadata_and_crm_context_reach_the_system_prompt_as_data(shop, fake_llm
         "save_contact_info",
         "register_opportunity",
         "recommend_products",
+        "prepare_quote",
         "request_human_handoff",
     ]
 
