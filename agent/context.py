@@ -140,6 +140,10 @@ def turn_prepare(*, tenant: Tenant, conversation_id: int) -> TurnInput | None:
     return None if loaded is None else turn_build(tenant=tenant, loaded=loaded)
 
 
+def _accepts_quote(message: Message) -> bool:
+    return isinstance(message.metadata, dict) and bool(message.metadata.get("quote_accept"))
+
+
 def turn_load(*, tenant: Tenant, conversation_id: int) -> TurnLoad | None:
     """The conversation, its waiting messages, its history and the retrieval query.
 
@@ -158,6 +162,9 @@ def turn_load(*, tenant: Tenant, conversation_id: int) -> TurnLoad | None:
                 "created_at", "pk"
             )
         )
+    # A press of a quote's accept button is the inbox's to answer before any turn
+    # (channels_app.inbox.acceptance), also when it arrives while a turn is being loaded.
+    pending = [m for m in pending if not _accepts_quote(m)]
     if not pending:
         return None
     if conversation.status != Conversation.Status.ACTIVE:

@@ -65,6 +65,7 @@
       "joined": "{name} from the sales team joined the conversation.",
       "quote_download": "Download PDF ({ref})",
       "quote_accept": "Accept quote",
+      "quote_accept_message": "I accept quote {ref}",
       "quote_accepting": "Sending…",
       "quote_pressed": "Acceptance sent",
       "quote_accepted": "Quote accepted",
@@ -94,6 +95,7 @@
       "joined": "{name}, del equipo comercial, se ha unido a la conversación.",
       "quote_download": "Descargar PDF ({ref})",
       "quote_accept": "Aceptar presupuesto",
+      "quote_accept_message": "Acepto el presupuesto {ref}",
       "quote_accepting": "Enviando…",
       "quote_pressed": "Aceptación enviada",
       "quote_accepted": "Presupuesto aceptado",
@@ -130,6 +132,7 @@
       "joined": "{name}, da equipe comercial, entrou na conversa.",
       "quote_download": "Baixar PDF ({ref})",
       "quote_accept": "Aceitar orçamento",
+      "quote_accept_message": "Aceito o orçamento {ref}",
       "quote_accepting": "Enviando…",
       "quote_pressed": "Aceitação enviada",
       "quote_accepted": "Orçamento aceito",
@@ -371,7 +374,10 @@
     button.addEventListener("click", function () {
       if (button.disabled || !socket || socket.readyState !== WebSocket.OPEN) return;
       var id = newId();
-      accepting[id] = button;
+      // What the server stores as the visitor's words (channels_app.inbox.acceptance).
+      var words = t("quote_accept_message", { ref: quote.reference || "" });
+      var said = addMessage("user pending", words);
+      accepting[id] = { button: button, node: said };
       button.disabled = true;
       button.textContent = t("quote_accepting");
       socket.send(JSON.stringify({ type: "quote_accept", payload: quote.accept_payload, id: id }));
@@ -513,7 +519,8 @@
       var pressed = accepting[frame.id];
       if (pressed) {
         delete accepting[frame.id];
-        pressed.textContent = t("quote_pressed"); // the reply in the chat says the result
+        pressed.node.classList.remove("pending");
+        pressed.button.textContent = t("quote_pressed"); // the reply in the chat says the result
         return;
       }
       outbox = outbox.filter(function (item) {
@@ -572,9 +579,13 @@
       var pressed = accepting[frame.id];
       if (pressed) {
         delete accepting[frame.id];
+        pressed.node.classList.remove("pending");
+        pressed.node.classList.add("failed");
+        pressed.node.title = t("failed");
         // Refused for this quote: it stays off; rate limited: it can be pressed again.
-        pressed.disabled = frame.code !== "rate_limited";
-        pressed.textContent = t(frame.code === "rate_limited" ? "quote_accept" : "quote_closed");
+        var again = frame.code === "rate_limited";
+        pressed.button.disabled = !again;
+        pressed.button.textContent = t(again ? "quote_accept" : "quote_closed");
         return;
       }
       outbox = outbox.filter(function (item) {

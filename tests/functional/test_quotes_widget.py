@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from channels_app.quotes import accept_payload
+from channels_app.widget.consumers import answers_wait
 from crm.audit import Actor
 from crm.models import Conversation, LeadOpportunity, Message
 from quotes.models import Quote
@@ -216,3 +217,84 @@ def test_a_malformed_press_is_a_bad_frame(widget_a, frame):
         return error
 
     assert run(scenario)["code"] == "bad_frame"
+
+
+# Done when (issue 16): from the conversation to an accepted quote in the widget ------------
+
+
+def test_a_conversation_ends_in_a_quote_shown_once_in_the_widget_and_accepted_with_its_button(
+    widget_a, owner, fake_llm
+):
+    from quotes.services import quote_approve
+    from tests.functional.test_quotes_telegram import assert_pdf_shows
+    from tests.helpers_quotes import (
+        QUOTE_REPLY,
+        QUOTE_REQUEST,
+        assert_matches_catalog,
+        draft_of,
+        load_priced_catalog,
+        script_quote_turn,
+    )
+
+    load_priced_catalog(widget_a.tenant)
+    script_quote_turn(fake_llm)
+    drafted: list[Quote] = []
+
+    def approve_and_send(quote: Quote) -> None:
+        from desk.services import quote_deliver
+
+        with tenant_scope(widget_a.tenant):
+            quote_approve(quote=quote, actor=Actor.rep(owner))
+            quote_deliver(quote=quote, user=owner)
+
+    async def scenario():
+        comm, _ = await open_socket(widget_a.key)
+        await comm.send_json_to({"type": "message", "text": QUOTE_REQUEST, "id": "q1"})
+        reply = (await frames_until(comm, "message"))[-1]
+        await answers_wait()
+        quiet = await comm.receive_nothing(timeout=0.3)  # a draft waits for a rep
+        conversation_id = await database_sync_to_async(_conversation_id)()
+        quote = await database_sync_to_async(draft_of)(widget_a.tenant, conversation_id)
+        drafted.append(quote)
+        status_before = quote.status
+        await database_sync_to_async(approve_and_send)(quote)
+        shown = (await frames_until(comm, "message"))[-1]
+        once = await comm.receive_nothing(timeout=0.5)
+        await comm.send_json_to(
+            {"type": "quote_accept", "payload": shown["quote"]["accept_payload"], "id": "a1"}
+        )
+        ack = await comm.receive_json_from(timeout=10)
+        confirmation = (await frames_until(comm, "message"))[-1]
+        await comm.disconnect()
+        return reply, quiet, status_before, shown, once, ack, confirmation
+
+    reply, quiet, status_before, shown, once, ack, confirmation = run(scenario)
+    [quote] = drafted
+    assert reply["text"] == QUOTE_REPLY and quiet
+    assert status_before == Quote.Status.DRAFT
+    assert_matches_catalog(widget_a.tenant, quote)
+
+    assert shown["quote"]["reference"] == quote.reference and once  # shown exactly once
+    with tenant_scope(widget_a.tenant):
+        carrier = Message.objects.get(metadata__quote__key=quote.public_key)
+        assert carrier.delivery_status == Message.Delivery.SENT
+        assert carrier.external_id == f"widget-out:{shown['id']}"
+        response = Client().get(shown["quote"]["download_url"].removeprefix("https://app.example"))
+        assert response.status_code == 200
+        quote.refresh_from_db()
+        assert_pdf_shows(response.content, quote)  # SKUs, line totals, total
+
+    assert ack == {"type": "ack", "id": "a1"}
+    assert confirmation["text"].startswith("¡Gracias! Hemos recibido su aceptación")
+    with tenant_scope(widget_a.tenant):
+        quote.refresh_from_db()
+        opportunity = LeadOpportunity.objects.get(pk=quote.opportunity_id)
+    assert quote.status == Quote.Status.ACCEPTED
+    assert opportunity.status == LeadOpportunity.Status.WON
+
+
+def _conversation_id() -> int:
+    from tenants.scoping import scopes_disabled
+
+    with scopes_disabled():
+        return Conversation.objects.get().pk

@@ -299,3 +299,21 @@ def test_an_acceptance_and_a_question_together_are_both_answered(api_a, fake_llm
 )
 def test_what_counts_as_a_plain_acceptance(text, accepts):
     assert is_plain_acceptance(text) is accepts
+
+
+@pytest.mark.parametrize("status", [Conversation.Status.ACTIVE, Conversation.Status.HANDED_OFF])
+def test_a_turn_never_takes_a_press_that_arrived_after_the_acceptance_step(api_a, status):
+    """The race: a press stored between the inbox's acceptance step and the agent loading
+    its turn stays waiting for the step (never answered, nor marked taken, by the turn)."""
+    from agent.context import turn_load
+
+    first = started(api_a)
+    quote = sent_quote(api_a.tenant, first.conversation_id)
+    press = receive(api_a, "Aceptar", "ext:press:1", metadata={"quote_accept": quote.public_key})
+    with tenant_scope(api_a.tenant):
+        Conversation.objects.update(status=status)
+        assert turn_load(tenant=api_a.tenant, conversation_id=first.conversation_id) is None
+        press.refresh_from_db()
+    assert press.handled_at is None
+    answer(api_a.tenant, first.conversation_id)  # the next run's step accepts it
+    assert state(api_a.tenant, quote)[0] == Quote.Status.ACCEPTED
