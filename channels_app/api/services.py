@@ -1,4 +1,5 @@
-"""Writes of the CRM inbound API: upsert the contact by its CRM ids, store the message."""
+"""Writes of the CRM inbound API: upsert the contact by its CRM ids, store the message;
+and the reads that answer it (the turn's reply, the quote it carried)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from channels_app.models import ChannelAccount
 from crm.audit import Actor
 from crm.models import Contact, Message, Platform
 from crm.services import contact_upsert_from_crm, conversation_open, message_add
+from quotes.models import Quote
+from quotes.selectors import quotes_with_lines
+from tenants.models import Tenant
 
 
 def api_external_id(account: ChannelAccount, external_id: str) -> str:
@@ -97,3 +101,32 @@ def reply_for(*, message: Message) -> Message | None:
         .order_by("pk")
         .first()
     )
+
+
+def _quote_key(metadata: object) -> str | None:
+    """The key of the quote a bot reply carries (``metadata["quote"]``, the document
+    itself) or answers (``metadata["quote_answer"]``, an acceptance in the chat)."""
+    if not isinstance(metadata, dict):
+        return None
+    for name in ("quote", "quote_answer"):
+        value = metadata.get(name)
+        if isinstance(value, dict) and value.get("key"):
+            return str(value["key"])
+    return None
+
+
+def turn_quote(*, tenant: Tenant, reply: Message) -> Quote | None:
+    """The quote the turn that stored ``reply`` sent (or answered), its lines loaded: the
+    bot's replies from ``reply`` on, up to the next message that is not the bot's (a turn
+    stores its text first, then the message carrying the quote). None when it sent none;
+    a quote a rep sends later reaches the CRM as a ``quote.sent`` webhook."""
+    replies = Message.objects.filter(
+        conversation_id=reply.conversation_id, pk__gte=reply.pk
+    ).order_by("pk")
+    for role, metadata in replies.values_list("role", "metadata")[:20]:
+        if role != Message.Role.ASSISTANT:
+            return None
+        key = _quote_key(metadata)
+        if key:
+            return quotes_with_lines(tenant=tenant).filter(public_key=key).first()
+    return None

@@ -15,6 +15,11 @@ Answers (JSON):
   "text", "mode"}, "duplicate"}``: the agent's reply (``mode`` ``llm``, or
   ``fallback`` when no LLM could answer; the conversation is then flagged for a rep).
   ``duplicate`` is true when this ``external_id`` was already stored.
+* ``"quote"``: the quote the turn sent with its reply (the agent sends one at once when
+  the tenant allows sending without a rep's approval), or the one the customer's message
+  accepted in the chat, as the :class:`~quotes.models.Quote` row with its lines (the REST
+  API shows it as ``GET /api/v1/quotes/{id}`` does); null otherwise. A quote a rep sends
+  later in the conversation reaches the CRM as a ``quote.sent`` webhook.
 * 200 with ``"reply": null``: the message was stored and a sales rep has the
   conversation (``conversation_status`` ``handed_off`` or ``closed``): no bot reply.
 * 202 with ``"reply": null``: another worker is still answering the conversation.
@@ -37,17 +42,20 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from channels_app.api.schemas import MessageIn
-from channels_app.api.services import api_message_store, reply_for
+from channels_app.api.services import api_message_store, reply_for, turn_quote
 from channels_app.inbox import conversation_answer
 from channels_app.models import ChannelAccount
 from crm.models import Conversation, Message
+from quotes.models import Quote
 
 logger = logging.getLogger(__name__)
 POLL_EVERY = 0.25
 REPLY_WAIT_MARGIN = 10.0  # seconds past LLM_TURN_TIMEOUT to wait for another worker's reply
 
 
-def _result(message: Message, reply: Message | None, conversation: Conversation) -> dict[str, Any]:
+def _result(
+    message: Message, reply: Message | None, conversation: Conversation, quote: Quote | None
+) -> dict[str, Any]:
     return {
         "message_id": message.pk,
         "conversation_id": conversation.pk,
@@ -55,6 +63,7 @@ def _result(message: Message, reply: Message | None, conversation: Conversation)
         "reply": None
         if reply is None
         else {"id": reply.pk, "text": reply.content, "mode": reply.answer_mode},
+        "quote": quote,
     }
 
 
@@ -75,7 +84,8 @@ async def api_message_answer(
     taken = await Message.objects.filter(pk=message.pk, handled_at__isnull=False).aexists()
     if reply is None and taken:  # a turn may have committed since the last look
         reply = await sync_to_async(reply_for)(message=message)
-    body = {**_result(message, reply, conversation), "duplicate": not created}
+    quote = None if reply is None else await sync_to_async(turn_quote)(tenant=tenant, reply=reply)
+    body = {**_result(message, reply, conversation, quote), "duplicate": not created}
     return (200 if reply is not None or taken else 202), body
 
 

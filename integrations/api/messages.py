@@ -11,6 +11,7 @@ from pydantic import Field
 from channels_app.api.schemas import MessageIn
 from channels_app.api.views import api_message_answer
 from integrations.api.auth import request_account
+from integrations.api.schemas import QuoteOut
 
 router = Router(tags=["messages"])
 
@@ -28,6 +29,11 @@ class MessageAnswerOut(Schema):
     reply: ReplyOut | None = Field(
         description="The agent's reply; null when a rep has the conversation, or (202) "
         "while another worker is still answering: send the same request again."
+    )
+    quote: QuoteOut | None = Field(
+        description="The quote sent with the reply (the agent sends one at once when the "
+        "tenant allows it without a rep's approval), or the one this message accepted; "
+        "null otherwise. A quote a rep sends later arrives as a quote.sent webhook.",
     )
     duplicate: bool = Field(description="This external_id was already stored.")
 
