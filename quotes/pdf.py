@@ -26,7 +26,7 @@ from typing import Any
 from django.utils import formats, numberformat, timezone
 from django.utils.translation import get_language, override, pgettext
 from fpdf import FPDF
-from fpdf.enums import TableBordersLayout, XPos, YPos
+from fpdf.enums import ResourceAccessPolicy, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
 from quotes.models import Quote, QuoteLine
@@ -109,6 +109,9 @@ class _Document(FPDF):
 
 def _new_document(quote: Quote) -> _Document:
     pdf = _Document(orientation="portrait", unit="mm", format="A4")
+    # Nothing a logo names is fetched: an SVG's <image href> to a file or a URL would read
+    # the server's disk (another tenant's uploads) or call out from the worker.
+    pdf.resource_access_policy = ResourceAccessPolicy.NONE
     pdf.add_font(FONT, style="", fname=FONT_DIR / "DejaVuSans.ttf")
     pdf.add_font(FONT, style="B", fname=FONT_DIR / "DejaVuSans-Bold.ttf")
     pdf.set_margins(18, 16, 18)
@@ -164,6 +167,7 @@ def _draw_logo(pdf: FPDF, quote: Quote) -> float:
             w=LOGO_MAX_W,
             h=LOGO_MAX_H,
             keep_aspect_ratio=True,
+            resource_access_policy=ResourceAccessPolicy.NONE,
         )
     except Exception as error:  # a logo the library cannot draw is left out, never fatal
         logger.warning("quote %s: logo %s not drawn: %s", quote.pk, quote.tenant.logo, error)

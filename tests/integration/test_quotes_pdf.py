@@ -233,3 +233,22 @@ def test_text_the_font_lacks_does_not_stop_the_pdf(tenant_a, quote_for):
     text = pdf_text(render(tenant_a, quote))
     assert "∑ 12 µS/cm ± 1 % — 25 °C" in text
     assert "HC-2100Q" in text
+
+
+def test_an_svg_logo_cannot_pull_in_a_file_from_the_server(tenant_a, quote_for, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    secret = tmp_path / "another-tenants-logo.png"
+    secret.write_bytes(PNG_1x1)
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        b'width="120" height="40" viewBox="0 0 120 40">'
+        b'<rect width="120" height="40" fill="#0b6e4f"/>'
+        b'<image x="0" y="0" width="40" height="40" xlink:href="' + str(secret).encode() + b'"/>'
+        b"</svg>"
+    )
+    quote = quote_for("es")
+    tenant_a.logo.save("logo.svg", ContentFile(svg), save=True)
+    quote.tenant.refresh_from_db()
+    data = render(tenant_a, quote)
+    assert "HC-2100Q" in pdf_text(data)
+    assert not PdfReader(io.BytesIO(data)).pages[0].images
