@@ -70,6 +70,7 @@ __all__ = [
     "NOTES_MAX_OVERHEAD",
     "NOTE_SEPARATOR",
     "TRUNCATION_NOTE",
+    "clean_fields",
     "clean_html",
 ]
 
@@ -629,3 +630,15 @@ def _truncate(text: str, max_chars: int) -> tuple[str, bool]:
         if boundary >= max_chars // 2:
             cut = cut[:boundary]
     return cut.rstrip(), True
+
+
+def clean_fields(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``(clean_text, specs_text)`` of each ``(description_html, specs_html)``: what a product
+    stores, its description's text and its specs' text on lines of their own. A function of
+    this module (pure, no Django) so that a pool of processes can run it."""
+    out = []
+    for description_html, specs_html in pairs:
+        specs_text = clean_html(specs_html)
+        parts = (clean_html(description_html), specs_text)
+        out.append(("\n".join(t for t in parts if t), specs_text))
+    return out

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -22,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import index
-from catalog.cleaning import clean_html
+from catalog.cleaning import clean_fields
 from catalog.columns import ALIASES, REQUIRED
 from catalog.models import CatalogUpload, Product
 from catalog.readers import CatalogFileError, RawRow, read_catalog
@@ -32,7 +34,10 @@ from tenants.scoping import scopes_disabled
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 512  # rows per batch: 8 of the model's batches (catalog.index.EMBED_BATCH)
+CLEAN_IN_PROCESSES_FROM = 2000  # rows; fewer are cleaned here (a process starts in ~0.3 s)
+CLEAN_PROCESSES = 2
+CLEAN_CHUNK = 250
 MAX_STORED_ERRORS = 5000
 MAX_LENGTH = {
     "sku": 128,
@@ -185,12 +190,16 @@ def row_to_data(values: dict[str, str | None], columns: dict[str, str]) -> Produ
     )
 
 
-def _apply(product: Product, data: ProductData, content_hash: str) -> None:
+def _apply(
+    product: Product, data: ProductData, content_hash: str, cleaned: tuple[str, str] | None = None
+) -> None:
+    """Set the product's fields from the row; ``cleaned`` is its ``clean_fields`` result when
+    it was computed already."""
     for name, value in asdict(data).items():
         setattr(product, name, value)
-    specs_text = clean_html(data.specs_html)
-    product.clean_text = "\n".join(t for t in (clean_html(data.description_html), specs_text) if t)
-    product.specs_text = specs_text
+    if cleaned is None:
+        [cleaned] = clean_fields([(data.description_html, data.specs_html)])
+    product.clean_text, product.specs_text = cleaned
     product.content_hash = content_hash
     product.is_deleted = False
     product.deleted_at = None
@@ -243,40 +252,64 @@ def rows_parse(
     return list(valid.values()), seen_keys
 
 
-def _text_size(row: tuple[int, ProductData, str]) -> int:
-    data = row[1]
-    return sum(
-        len(text)
-        for text in (data.name, data.brand, data.category, data.description_html, data.specs_html)
-    )
+def _clean_all(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """:func:`catalog.cleaning.clean_fields` of every pair; many rows are cleaned by a pool of
+    processes, one per core (the model is not running yet, so the cores are free)."""
+    workers = min(CLEAN_PROCESSES, os.cpu_count() or 1)
+    if len(pairs) < CLEAN_IN_PROCESSES_FROM or workers < 2:
+        return clean_fields(pairs)
+    chunks = [pairs[start : start + CLEAN_CHUNK] for start in range(0, len(pairs), CLEAN_CHUNK)]
+    # spawn: a fork would copy this process's threads' state (the vector store's client, torch).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return [cleaned for part in pool.map(clean_fields, chunks) for cleaned in part]
 
 
-def _write_batch(
+@dataclass
+class _Change:
+    product: Product
+    data: ProductData
+    content_hash: str
+    document: str = ""
+
+
+def _changes(
     tenant: Tenant,
-    batch: list[tuple[int, ProductData, str]],
+    valid: list[tuple[int, ProductData, str]],
     existing: dict[str, Product],
     summary: ImportSummary,
-) -> tuple[list[Product], list[Product]]:
-    """Create and update one batch of valid rows; the products created and updated."""
-    to_create: list[Product] = []
-    to_update: list[Product] = []
-    now = timezone.now()
-    for _, data, content_hash in batch:
+) -> list[_Change]:
+    """The rows that create or change a product, applied to their (unsaved) products, with the
+    document each one is embedded with; the others are counted as unchanged."""
+    changes: list[_Change] = []
+    for _, data, content_hash in valid:
         product = existing.get(data.sku.casefold())
         if product is None:
             product = Product(tenant=tenant)
-            _apply(product, data, content_hash)
-            to_create.append(product)
-        elif (
+        elif not (
             product.content_hash != content_hash
             or product.is_deleted
             or product.is_active != data.is_active
         ):
-            _apply(product, data, content_hash)
-            product.updated_at = now
-            to_update.append(product)
-        else:
             summary.unchanged += 1
+            continue
+        changes.append(_Change(product, data, content_hash))
+    cleaned = _clean_all([(c.data.description_html, c.data.specs_html) for c in changes])
+    now = timezone.now()
+    for change, texts in zip(changes, cleaned, strict=True):
+        _apply(change.product, change.data, change.content_hash, texts)
+        if change.product.pk is not None:
+            change.product.updated_at = now
+        change.document = index.product_document(change.product)
+    return changes
+
+
+def _write_batch(
+    batch: list[_Change], existing: dict[str, Product], summary: ImportSummary
+) -> list[Product]:
+    """Create and update one batch of products, in one transaction; the products written."""
+    to_create = [c.product for c in batch if c.product.pk is None]
+    to_update = [c.product for c in batch if c.product.pk is not None]
     with transaction.atomic():
         created = Product.objects.bulk_create(to_create)
         if to_update:
@@ -285,7 +318,7 @@ def _write_batch(
         existing[product.sku.casefold()] = product
     summary.created += len(created)
     summary.updated += len(to_update)
-    return created, to_update
+    return [*created, *to_update]
 
 
 def catalog_import(
@@ -305,22 +338,22 @@ def catalog_import(
     columns = columns_required(header)
     summary = ImportSummary()
     valid, seen_keys = rows_parse(rows, columns, summary)
-    # Rows of a like size in each batch: the model pads every text of a forward pass to the
-    # longest one, so a batch of mixed lengths spends much of its time on padding. Sorted by
-    # the size of their text (stable: the file's order among equals), the batches embed about
-    # as fast as the whole catalog encoded at once (benchmarks/README.md, catalog_bench).
-    valid.sort(key=_text_size)
-    total = len(valid)
-    skipped = summary.total - total  # failed rows and exact repeats: nothing left to do
+    existing = {p.sku.casefold(): p for p in Product.all_objects.filter(tenant=tenant)}
+    changes = _changes(tenant, valid, existing, summary)
+    # Embedding is most of an import, and on a machine of few cores torch's threads lose far
+    # more than they leave idle when other work runs beside them (benchmarks/README.md,
+    # catalog_bench, fourth pass). So the rest is done before the model starts (parsing,
+    # cleaning on every core, the documents) or between its batches (one batch's database
+    # writes), and only the vector store's writes run beside it, in a thread.
+    # Longest documents first, in batches of a multiple of the model's batch: the model pads
+    # each forward pass to its longest text, and this is the order and the passes of one
+    # encode of the whole set (it sorts by length, longest first). Stable: the file's order
+    # among equals.
+    changes.sort(key=lambda change: -len(change.document))
+    skipped = summary.total - len(changes)  # failed rows, exact repeats and unchanged rows
     if progress:
         progress(skipped, summary.total)
 
-    existing = {p.sku.casefold(): p for p in Product.all_objects.filter(tenant=tenant)}
-    # Embedding is most of an import, so the model is never kept waiting: while one batch is
-    # embedded (a thread of its own; torch leaves the GIL while it computes), the next one is
-    # cleaned and written to the database here, and the one before is written to the vector
-    # store by a third thread. Progress counts a batch once it is in the vector store.
-    embedding: Future[index.IndexBatch] | None = None
     stored: list[tuple[Future[int], int]] = []  # (storing, rows done once it is stored)
 
     def report(wait_all: bool) -> None:
@@ -330,20 +363,13 @@ def catalog_import(
             if progress:
                 progress(done, summary.total)
 
-    with (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-embed") as embedder,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store") as storer,
-    ):
-        for start in range(0, total, BATCH):
-            created, updated = _write_batch(tenant, valid[start : start + BATCH], existing, summary)
-            if embedding is not None:
-                embedding.result()  # one batch ahead of the model at most
-            embedding = embedder.submit(
-                index.index_prepare, tenant=tenant, products=[*created, *updated]
-            )
-            stored.append(
-                (storer.submit(_store, tenant, embedding), skipped + min(start + BATCH, total))
-            )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store") as storer:
+        for start in range(0, len(changes), BATCH):
+            batch = changes[start : start + BATCH]
+            products = _write_batch(batch, existing, summary)
+            prepared = index.index_prepare(tenant=tenant, products=products)
+            storing = storer.submit(_store, tenant, prepared)
+            stored.append((storing, skipped + start + len(batch)))
             report(wait_all=False)
         report(wait_all=True)
 
@@ -361,8 +387,8 @@ def catalog_import(
     return summary
 
 
-def _store(tenant: Tenant, embedding: Future[index.IndexBatch]) -> int:
-    return index.index_store(tenant=tenant, batch=embedding.result())
+def _store(tenant: Tenant, batch: index.IndexBatch) -> int:
+    return index.index_store(tenant=tenant, batch=batch)
 
 
 def catalog_upload_claim(*, upload_id: int) -> bool:

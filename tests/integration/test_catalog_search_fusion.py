@@ -100,8 +100,9 @@ def test_the_fusion_of_before_is_still_there_for_comparison(catalog, monkeypatch
 
 
 def test_the_import_embeds_batches_of_like_sized_texts(tenant_a, catalog_index, monkeypatch):
-    """Rows are embedded by size, whatever their order in the file, and every product is
-    indexed as it should be."""
+    """Rows are embedded by the length of their document, longest first (the order of one
+    encode of the whole set), whatever their order in the file, and every product is indexed
+    as it should be."""
     sizes = [900, 10, 700, 30, 800, 20]
     rows = [
         product(f"P-{n}", f"Producto {n}", description="x" * size) for n, size in enumerate(sizes)
@@ -125,5 +126,48 @@ def test_the_import_embeds_batches_of_like_sized_texts(tenant_a, catalog_index, 
         )
         assert summary.created == len(rows) and not summary.failed
         assert index_drift(tenant=tenant_a).clean
-    assert batches == [["P-1", "P-5"], ["P-3", "P-2"], ["P-4", "P-0"]]
+    assert batches == [["P-0", "P-4"], ["P-2", "P-3"], ["P-5", "P-1"]]
     assert progress[-1] == (6, 6) and progress == sorted(progress)
+
+
+def test_many_rows_are_cleaned_by_a_pool_of_processes_as_they_would_be_here(
+    tenant_a, catalog_index, monkeypatch
+):
+    """From ``CLEAN_IN_PROCESSES_FROM`` rows the HTML is cleaned in other processes; what is
+    stored and indexed is what cleaning in this process gives."""
+    from catalog.cleaning import clean_fields
+    from catalog.models import Product
+
+    rows = [
+        product(
+            f"H-{n}",
+            f"Medidor {n}",
+            description=f"<p>Rango<br>0 a {n}00&nbsp;NTU</p><ul><li>Precisión ±2 %",
+            specs=f"<table><tr><td>Resolución<td>0,0{n} NTU</table>",
+        )
+        for n in range(7)
+    ]
+    monkeypatch.setattr(services, "CLEAN_IN_PROCESSES_FROM", 3)
+    monkeypatch.setattr(services, "CLEAN_CHUNK", 2)
+    pool_used: list[int] = []
+    pool = services.ProcessPoolExecutor
+
+    def counting(*args, **kwargs):
+        pool_used.append(1)
+        return pool(*args, **kwargs)
+
+    monkeypatch.setattr(services, "ProcessPoolExecutor", counting)
+    with tenant_scope(tenant_a):
+        summary = services.catalog_import(
+            tenant=tenant_a, fileobj=io.BytesIO(json.dumps(rows).encode()), filename="c.json"
+        )
+        assert summary.created == len(rows) and not summary.failed
+        assert index_drift(tenant=tenant_a).clean
+        stored = {p.sku: (p.clean_text, p.specs_text) for p in Product.objects.all()}
+    expected = clean_fields([(r["description_html"], r["specs_html"]) for r in rows])
+    assert pool_used
+    assert stored == {r["sku"]: texts for r, texts in zip(rows, expected, strict=True)}
+    assert stored["H-3"] == (
+        "Rango\n0 a 300 NTU\n\n- Precisión ±2 %\nResolución | 0,03 NTU",
+        "Resolución | 0,03 NTU",
+    )
