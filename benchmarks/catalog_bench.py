@@ -109,7 +109,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="catalog-bench-") as workdir:
         harness.setup_django(Path(workdir))
-        from catalog.index import embed, get_embedder
+        import torch
+
+        from catalog.index import EMBED_BATCH, embed, get_embedder
 
         print(
             f"catalog benchmark: {len(products)} products (seed {args.seed}), "
@@ -140,10 +142,16 @@ def main() -> None:
             profiler.dump_stats(args.profile)
         assert summary.created == len(products) and not summary.failed, summary.errors[:3]
         ingestion = len(products) / seconds
-        print(f"ingestion (catalog_import):  {ingestion:8.1f} products/s ({seconds:.1f} s)")
+        print(
+            f"ingestion (catalog_import):  {ingestion:8.1f} products/s ({seconds:.1f} s); "
+            f"load average {load_average()}"
+        )
 
         encode_after = encode_rate(texts)
         print(f"raw encode (after import):  {encode_after:8.1f} texts/s")
+        # Like with like: the import embeds in this (the main) thread with the same model,
+        # batch size and torch threads as the raw encode.
+        print(f"torch threads: {torch.get_num_threads()}; model batch {EMBED_BATCH}")
         from tenants.scoping import tenant_scope
 
         with tenant_scope(tenant):
