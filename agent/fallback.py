@@ -5,6 +5,8 @@ answered once) with ``agent.fallback_intents``, and, without an LLM:
 
 - stores the name, e-mail and phone the customer gives on their contact, and says so;
 - hands the conversation to a rep when the customer asks for a person;
+- never prices a quote: when the customer asks for one, says a rep will prepare it and flags
+  the conversation for a rep, saying why;
 - reads a budget and lists only the catalog products within it (never one above it), saying
   so; without a budget, the best matches;
 - registers the conversation's opportunity, with the listed products as recommendations and
@@ -52,6 +54,7 @@ MAX_NEEDS = 5  # customer messages quoted in the opportunity's problem statement
 # compared: the product is listed only when nothing known to fit comes before it.
 NEAR_PAR = frozenset({"EUR", "USD", "GBP", "CHF"})
 HANDOFF_REASON = "the customer asked for a person (answered without an LLM)"
+QUOTE_REASON = "the customer asked for a quote: prepare it (answered without an LLM)"
 
 # What the rep reads (not customer-facing, so not tenant wording).
 _NOTES = {
@@ -185,6 +188,8 @@ def _clear_staged(state: TurnState) -> None:
     state.opportunity_values = {}
     state.recommendations = {}
     state.handoff_reason = ""
+    state.quote = None
+    state.flag_reason = ""
 
 
 def _last_listing(messages: list[Message]) -> tuple[str, list[str]]:
@@ -288,6 +293,13 @@ def fallback_respond(turn: TurnInput) -> FallbackReply:
         parts.append(text("handoff"))
         if not reachable:
             parts.append(text("handoff_ask_contact"))
+    elif now.wants_quote:
+        # No prices are made up: a rep prepares the quote from the catalog.
+        kind = "quote_request"
+        state.flag_reason = QUOTE_REASON
+        parts.append(text("quote_request"))
+        if not reachable:
+            parts.append(text("ask_contact"))
     elif changed and ranked is not None:
         last_kind, last_listed = _last_listing(turn.messages)
         skus = [p.sku for p in ranked.listed]

@@ -272,6 +272,14 @@ _THANKS = re.compile(
     r"great|estupendo|excelente|vale|ok|okay|de\s+acuerdo|entendido|got\s+it|"
     r"(?:muy\s+)?amable|very\s+kind|valeu)\b"
 )
+# A request for a quote ("¿me envía un presupuesto?", "cotización", "send me a quote").
+# "Presupuesto" and "orçamento" also mean a budget: only after a verb of asking they are one.
+_QUOTE = re.compile(
+    r"\b(?:coti[zc]\w*|cotac\w*|proforma|quotes?|quotation)\b"
+    r"|\b(?:envi\w*|mand\w*|hac\w*|haz\w*|hag\w*|prepar\w*|ped\w*|pid\w*|solicit\w*|"
+    r"necesit\w*|quier\w*|quisier\w*|querr\w*|pas[ae]\w*|dar(?:me|nos)?|dame|danos|deme|denos|"
+    r"gostaria|precis\w*|fa(?:z|ca|zer)\w*)\s+(?:\w+\s+){0,2}?(?:presupuesto|orcamento)s?\b"
+)
 # Words that carry no need: what is left of "mi e-mail es", "¿puedo?", "por favor", ...
 _FILLER_TEXT = """
 mi my meu minha es is e email e-mail mail correo telefono phone movil number numero
@@ -294,6 +302,7 @@ class Reading:
     phone: str = ""
     budget: Budget | None = None
     wants_human: bool = False
+    wants_quote: bool = False
     greeting: bool = False
     thanks: bool = False
     needs: list[str] = field(default_factory=list)  # the messages (cleaned) that state a need
@@ -332,12 +341,15 @@ def read_message(text: str) -> Reading:
     """Read one customer message."""
     folded = fold(text)
     emails, phones = find_emails(text), find_phones(text)
+    wants_quote = bool(_QUOTE.search(folded))
     reading = Reading(
         name=find_name(text),
         email=emails[0] if emails else "",
         phone=phones[0] if phones else "",
-        budget=find_budget(text),
+        # "un presupuesto de 2 medidores" asks for a quote: the 2 is not a budget.
+        budget=find_budget(_QUOTE.sub(" ", folded) if wants_quote else text),
         wants_human=bool(_HUMAN.search(folded)),
+        wants_quote=wants_quote,
         greeting=bool(_GREETING.search(folded)),
         thanks=bool(_THANKS.search(folded)),
     )
@@ -358,6 +370,7 @@ def read_messages(texts: Iterable[str]) -> Reading:
         merged.phone = one.phone or merged.phone
         merged.budget = one.budget or merged.budget
         merged.wants_human = merged.wants_human or one.wants_human
+        merged.wants_quote = merged.wants_quote or one.wants_quote
         merged.greeting = merged.greeting or one.greeting
         merged.thanks = merged.thanks or one.thanks
         merged.needs.extend(n for n in one.needs if n not in merged.needs)

@@ -84,6 +84,7 @@ TEXTS: dict[str, Text] = {
         Text("quote_expired", _("The customer tried to accept an expired quote"), ("ref", "date")),
         Text("quote_not_open", _("The customer tried to accept a quote no longer open"), ("ref",)),
         Text("quote_unknown", _("The customer tried to accept a quote that is not theirs")),
+        Text("quote_request", _("The customer asked for a quote: a rep will prepare it")),
     )
 }
 
@@ -101,6 +102,8 @@ _ES_FORMAL = {
     "le responderá por aquí en breve.",
     "handoff_ask_contact": "Si lo prefiere, déjeme su e-mail o su teléfono y le contactará "
     "directamente.",
+    "quote_request": "Con gusto. Un asesor comercial le preparará el presupuesto con los precios "
+    "de nuestro catálogo y se lo enviará en breve.",
     "products": "Gracias por su mensaje. Estos productos de nuestro catálogo encajan con lo que "
     "busca:",
     "products_in_budget": "Dentro de su presupuesto de {budget}, estos productos de nuestro "
@@ -144,6 +147,8 @@ _ES_INFORMAL = {
     "responderá por aquí en breve.",
     "handoff_ask_contact": "Si lo prefieres, déjame tu e-mail o tu teléfono y te contactará "
     "directamente.",
+    "quote_request": "¡Claro! Un asesor comercial te preparará el presupuesto con los precios de "
+    "nuestro catálogo y te lo enviará en breve.",
     "products": "Gracias por tu mensaje. Estos productos de nuestro catálogo encajan con lo que "
     "buscas:",
     "products_in_budget": "Dentro de tu presupuesto de {budget}, estos productos de nuestro "
@@ -187,6 +192,8 @@ _EN = {
     "they will reply here shortly.",
     "handoff_ask_contact": "If you prefer, leave me your e-mail or phone number and they will "
     "contact you directly.",
+    "quote_request": "Of course. A sales representative will prepare your quote with our catalog "
+    "prices and send it to you shortly.",
     "products": "Thank you for your message. These products from our catalog match what you "
     "are looking for:",
     "products_in_budget": "Within your budget of {budget}, these products from our catalog "
@@ -231,6 +238,8 @@ _PT = {
     "responder aqui em breve.",
     "handoff_ask_contact": "Se preferir, deixe-me o seu e-mail ou telefone e será contactado "
     "diretamente.",
+    "quote_request": "Com certeza. Um consultor comercial vai preparar o seu orçamento com os "
+    "preços do nosso catálogo e enviá-lo em breve.",
     "products": "Obrigado pela sua mensagem. Estes produtos do nosso catálogo correspondem ao "
     "que procura:",
     "products_in_budget": "Dentro do seu orçamento de {budget}, estes produtos do nosso "
