@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
+from django.db.models import Max
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -29,7 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from quotes.models import Quote, QuoteCounter
 from tenants.models import Membership
+from tenants.scoping import tenant_scope
 from tenants.services import member_ensure
 from tests import edges
 from tests.conftest import make_rows
@@ -54,6 +57,9 @@ def api_key(tenant_a, catalog_index, settings) -> str:
     settings.API_RATE_LIMIT = 0  # the generated requests would exhaust a key
     make_rows(tenant_a)
     load(tenant_a, CATALOG)
+    with tenant_scope(tenant_a):  # the factory's quote took a number the counter never gave
+        last = Quote.objects.aggregate(last=Max("number"))["last"] or 0
+        QuoteCounter.objects.update_or_create(tenant=tenant_a, defaults={"last_number": last})
     member_ensure(tenant=tenant_a, email="rep@alpha.example", role=Membership.Role.SALES_REP)
     return edges.api_key(tenant_a)
 
