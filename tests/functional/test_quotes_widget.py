@@ -110,12 +110,19 @@ def test_a_rep_sent_quote_arrives_with_its_link_and_button_and_a_press_accepts_i
         await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa1"})
         ack = await comm.receive_json_from(timeout=10)
         result = (await frames_until(comm, "message"))[-1]
+        await answers_wait()
+        # A second press of the same quote is recognised: acknowledged, nothing more.
+        await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa2"})
+        second = await comm.receive_json_from(timeout=10)
+        await answers_wait()
+        nothing_more = await comm.receive_nothing(timeout=0.5)
         await comm.disconnect()
         again, resumed = await open_socket(widget_a.key, token=ready["token"])
         await again.disconnect()
-        return sent, ack, result, resumed
+        return sent, ack, result, (second, nothing_more), resumed
 
-    sent, ack, result, resumed = run(scenario)
+    sent, ack, result, (second, nothing_more), resumed = run(scenario)
+    assert second == {"type": "ack", "id": "qa2"} and nothing_more
     assert quote is not None
     assert sent["role"] == "agent" and sent["author"] == "Laura"  # a rep's, named
     assert quote.reference in sent["text"]  # the caption
@@ -133,7 +140,9 @@ def test_a_rep_sent_quote_arrives_with_its_link_and_button_and_a_press_accepts_i
     with tenant_scope(widget_a.tenant):
         quote.refresh_from_db()
         opportunity = LeadOpportunity.objects.get(pk=quote.opportunity_id)
-        press = Message.objects.get(metadata__quote_accept=quote.public_key)
+        press = Message.objects.get(metadata__quote_accept=quote.public_key)  # one, not two
+        answers = Message.objects.filter(metadata__quote_answer__isnull=False).count()
+    assert answers == 1
     assert quote.status == Quote.Status.ACCEPTED and opportunity.status == "won"
     assert press.role == Message.Role.USER and press.content == "Acepto el presupuesto Q-00001"
     assert press.handled_at is not None
