@@ -95,6 +95,17 @@ async def chat_started(key: str, fake_llm) -> tuple[Any, dict[str, Any]]:
     return comm, ready
 
 
+async def quote_sent_and_pressed(comm, tenant, rep) -> tuple[Quote, dict, dict]:
+    """A rep sends a draft; the visitor presses its Accept button (frame id "qa1").
+    ``(quote, the quote's message frame, the frame answering the press)``."""
+    quote = await database_sync_to_async(draft_in)(tenant)
+    await database_sync_to_async(rep_sends)(tenant, quote, rep)
+    sent = (await frames_until(comm, "message"))[-1]
+    payload = sent["quote"]["accept_payload"]
+    await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa1"})
+    return quote, sent, await comm.receive_json_from(timeout=10)
+
+
 def test_a_rep_sent_quote_arrives_with_its_link_and_button_and_a_press_accepts_it(
     widget_a, products, laura, fake_llm
 ):
@@ -103,12 +114,8 @@ def test_a_rep_sent_quote_arrives_with_its_link_and_button_and_a_press_accepts_i
     async def scenario():
         nonlocal quote
         comm, ready = await chat_started(widget_a.key, fake_llm)
-        quote = await database_sync_to_async(draft_in)(widget_a.tenant)
-        await database_sync_to_async(rep_sends)(widget_a.tenant, quote, laura)
-        sent = (await frames_until(comm, "message"))[-1]
+        quote, sent, ack = await quote_sent_and_pressed(comm, widget_a.tenant, laura)
         payload = sent["quote"]["accept_payload"]
-        await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa1"})
-        ack = await comm.receive_json_from(timeout=10)
         result = (await frames_until(comm, "message"))[-1]
         await answers_wait()
         # A second press of the same quote is recognised: acknowledged, nothing more.
@@ -192,12 +199,7 @@ def test_presses_count_against_the_rate_limit(widget_a, products, laura, fake_ll
 
     async def scenario():
         comm, _ = await chat_started(widget_a.key, fake_llm)
-        quote = await database_sync_to_async(draft_in)(widget_a.tenant)
-        await database_sync_to_async(rep_sends)(widget_a.tenant, quote, laura)
-        sent = (await frames_until(comm, "message"))[-1]
-        payload = sent["quote"]["accept_payload"]
-        await comm.send_json_to({"type": "quote_accept", "payload": payload, "id": "qa1"})
-        limited = await comm.receive_json_from(timeout=5)
+        quote, _, limited = await quote_sent_and_pressed(comm, widget_a.tenant, laura)
         await comm.disconnect()
         return quote, limited
 
