@@ -27,6 +27,7 @@ from catalog.search import search
 from crm.models import Conversation, LeadOpportunity, Message
 from crm.selectors import contact_open_opportunities, conversation_history
 from crm.services import messages_mark_handled
+from quotes.models import Quote
 from tenants.models import Tenant
 
 HISTORY_FETCH = 80
@@ -82,7 +83,7 @@ def crm_context(*, conversation: Conversation) -> CrmContext:
     company = division.company if division else None
     opportunities = (
         contact_open_opportunities(contact_id=contact.pk)
-        .prefetch_related("recommendations")
+        .prefetch_related("recommendations", "quotes")
         .order_by("-created_at")[:5]
     )
     previous = (
@@ -123,10 +124,19 @@ def crm_context(*, conversation: Conversation) -> CrmContext:
                 "status": opp.status,
                 "problem_statement": opp.problem_statement,
                 "recommended": [r.product_sku for r in opp.recommendations.all()],
+                "quotes": [_quote_line(q) for q in opp.quotes.all()[:3]],
             }
             for opp in opportunities
         ],
         previous_summary=summary,
+    )
+
+
+def _quote_line(quote: Quote) -> str:
+    """A quote as the model reads it: reference, status, total and validity."""
+    return (
+        f"{quote.reference} {quote.status}, total {quote.total} {quote.currency}, "
+        f"valid until {quote.valid_until.isoformat()}"
     )
 
 

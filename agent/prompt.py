@@ -111,6 +111,8 @@ def _crm_text(crm: CrmContext) -> str:
             lines.append(
                 f"- [{opp['status']}] {opp['problem_statement'][:400]} (recommended: {skus})"
             )
+            if opp.get("quotes"):
+                lines.append(f"  quotes: {'; '.join(opp['quotes'])}")
     else:
         lines.append("open opportunities: none")
     if crm.previous_summary:

@@ -279,6 +279,10 @@ def test_asking_again_in_a_later_turn_returns_the_draft_with_the_same_lines(shop
     say(shop, "¿Me lo prepara?", conversation=conversation)
     result = turn(conversation)
 
+    # The model knows the draft from the CRM context, and the tool returns it.
+    assert (
+        f"quotes: {first.reference} draft, total 6388.80 EUR" in fake_llm.requests[-2].system_prompt
+    )
     [again] = tool_results(fake_llm.requests[-1])
     assert again["quote"] == first.reference and again["total"] == str(first.total)
     assert "nothing new was created" in again["status"]
