@@ -19,8 +19,9 @@ belong to no tenant, are refused and the page refreshes itself over HTTP). It jo
 tenant's inbox group (``desk.inbox.inbox_group``) and, for each notice, reloads the
 conversation in the tenant's scope and sends ``{"type": "conversation", "event": …,
 "notify": bool, "conversation": {...}}`` (``desk.selectors.inbox_item``: the
-contact, the reason or the last message, the member's unread count). ``notify`` is true for
-a new conversation and a flag or handoff request that the member did not cause themself:
+contact, the reason or the last message, the member's unread count, whether a draft quote
+waits for approval). ``notify`` is true for a new conversation, a flag or handoff request
+and a new draft quote to approve that the member did not cause themself:
 what the page shows as a browser notification. A read-mark notice reaches only its member.
 """
 
@@ -32,6 +33,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext
 
 from channels_app.live import conversation_group
 from crm.models import Message
@@ -50,8 +52,10 @@ from tenants.selectors import membership_for_user
 
 CLOSE_REFUSED = 4403
 # Inbox events a member is notified of (unless they caused it): a new conversation, one
-# flagged for a rep (a fallback answer, a failed delivery), a handoff request.
+# flagged for a rep (a fallback answer, a failed delivery), a handoff request; and a draft
+# quote prepared (by the agent or another member) that waits for a rep's approval.
 NOTIFY_EVENTS = frozenset({"created", "flagged", "handed_off"})
+QUOTE_DRAFTED = "quote_created"
 
 
 def _member_language(user: Any) -> str:
@@ -142,7 +146,13 @@ class InboxConsumer(_Listening):
         item = await database_sync_to_async(self._item)(int(event["conversation_id"]))
         if item is None:
             return
-        notify = name in NOTIFY_EVENTS and event.get("actor_user_id") != user.pk
+        # A draft waiting for a rep is the news, whatever the last message was (a draft
+        # the agent sent at once, without approval, is not).
+        drafted = name == QUOTE_DRAFTED and item["quote_draft"]
+        if drafted:
+            with translation.override(self.language):
+                item["body"] = gettext("Quote needs approval")
+        notify = (name in NOTIFY_EVENTS or drafted) and event.get("actor_user_id") != user.pk
         await self.send_json(
             {"type": "conversation", "event": name, "notify": notify, "conversation": item}
         )

@@ -87,5 +87,7 @@ def test_the_open_inbox_hears_of_a_draft_and_of_its_approval(opportunity, teamma
     assert created["event"] == "quote_created"
     assert created["conversation"]["id"] == opportunity.conversation_id
     assert created["conversation"]["quote_draft"] is True
-    assert approved["event"] == "quote_approved"
+    assert created["notify"] is True  # the agent prepared it: a browser notification
+    assert created["conversation"]["body"] == "Quote needs approval"
+    assert approved["event"] == "quote_approved" and approved["notify"] is False
     assert approved["conversation"]["quote_draft"] is False
