@@ -10,9 +10,9 @@ word it in the active language; what they store for people follows the tenant's)
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
-from django.db import DataError
 from django.http import HttpRequest
 from django.utils.translation import override
 from ninja import Router, Status
@@ -30,6 +30,7 @@ from quotes.services import (
     QuoteRefused,
     quote_accept,
     quote_prepare,
+    quote_preview,
     quote_reject,
 )
 
@@ -38,6 +39,8 @@ router = Router(tags=["quotes"])
 QuoteStatus = Literal["draft", "approved", "sent", "accepted", "rejected", "expired"]
 # A quote is not prepared for an opportunity that is over (as for the agent).
 _NOT_QUOTABLE = (LeadOpportunity.Status.CLOSED, LeadOpportunity.Status.WON)
+# The largest amount a quote's money columns hold (14 digits, 2 decimals).
+MAX_AMOUNT = Decimal("999999999999.99")
 
 
 @router.get("/quotes", response=QuotePage, summary="List quotes")
@@ -106,18 +109,21 @@ def quotes_create(request: HttpRequest, payload: QuoteCreateIn) -> Status:
                 {"field": "opportunity_id", "message": f"the opportunity is {opportunity.status}"}
             ],
         )
+    lines = [LineRequest(line.sku, line.quantity) for line in payload.lines]
     try:
         with override("en"):
+            preview, built = quote_preview(tenant=account.tenant, lines=lines)
+            amounts = [preview.total, *(line.line_total for line in built)]
+            if max(amounts) > MAX_AMOUNT:  # huge quantities of a dear product
+                raise QuoteRefused("too_large", f"a quote's amounts stay within {MAX_AMOUNT}")
             quote = quote_prepare(
                 opportunity=opportunity,
-                lines=[LineRequest(line.sku, line.quantity) for line in payload.lines],
+                lines=lines,
                 actor=integration_actor(account),
                 notes=payload.notes,
             )
     except QuoteRefused as exc:
         raise ApiProblem(422, exc.message) from None
-    except DataError:  # an amount no column holds (huge quantities of a dear product)
-        raise ApiProblem(422, "the quote's amounts are too large") from None
     return Status(201, _quote(request, quote.pk))
 
 

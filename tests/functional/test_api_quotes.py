@@ -183,6 +183,21 @@ def test_a_sku_the_catalog_cannot_quote_is_a_422_with_the_reason(
     nothing_written(tenant_a)
 
 
+def test_amounts_no_column_holds_are_refused(tenant_a, api_a, catalog, opportunity):
+    with tenant_scope(tenant_a):
+        ProductFactory(tenant=tenant_a, sku="BIG-1", price=Decimal("9999999.00"), currency="EUR")
+    lines = [{"sku": "BIG-1", "quantity": 1_000_000}]
+    response = api_a.send("post", "/quotes", {"opportunity_id": opportunity.pk, "lines": lines})
+    assert "999999999999.99" in problem(response, 422)["detail"]
+    nothing_written(tenant_a)
+    just = api_a.send(
+        "post",
+        "/quotes",
+        {"opportunity_id": opportunity.pk, "lines": [{"sku": "BIG-1", "quantity": 10}]},
+    )
+    assert just.status_code == 201, just.content
+
+
 def test_an_unknown_or_closed_opportunity_is_refused(tenant_a, api_a, catalog, opportunity):
     lines = [{"sku": "HC-2100Q", "quantity": 1}]
     body = problem(api_a.send("post", "/quotes", {"opportunity_id": 10**9, "lines": lines}), 422)
