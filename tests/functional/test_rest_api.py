@@ -26,6 +26,7 @@ from crm.models import (
 )
 from integrations import representations
 from integrations.api.pagination import MAX_LIMIT
+from quotes.models import Quote
 from tenants.models import Membership, Tenant
 from tenants.scoping import scopes_disabled, tenant_scope
 from tenants.services import member_ensure
@@ -532,6 +533,7 @@ def test_every_endpoint_isolates_tenants(tenant_a, tenant_b, api_a, api_b, rows_
         "/conversations": rows_a[Conversation].pk,
         "/opportunities": rows_a[LeadOpportunity].pk,
         "/products": product.pk,
+        "/quotes": rows_a[Quote].pk,
     }
     for path, pk in a_ids.items():
         assert api_a.get(f"{path}/{pk}").status_code == 200, path
