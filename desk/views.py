@@ -222,7 +222,7 @@ def funnel_chart(dashboard: Dashboard) -> SafeString:
         (_("Conversations"), funnel.conversations),
         (_("Opportunities"), funnel.opportunities),
         (_("Quotes sent"), funnel.quotes),
-        (_("Accepted"), funnel.accepted),
+        (_("Quotes accepted"), funnel.accepted),
     ]
     bars = [
         Bar(label=str(label), value=count, color=color)
@@ -254,13 +254,13 @@ def _quote_cards(dashboard: Dashboard) -> list[Card]:
             "quotes-sent",
             _("Quotes sent"),
             str(quotes.sent),
-            money_sums(quotes.sent_value) or _("none in this period"),
+            money_sums(quotes.sent_value) or _("no quote in this period"),
         ),
         Card(
             "quotes-accepted",
             _("Quotes accepted"),
             str(quotes.accepted),
-            money_sums(quotes.accepted_value) or _("none in this period"),
+            money_sums(quotes.accepted_value) or _("no quote in this period"),
         ),
     ]
 

@@ -90,7 +90,7 @@ def test_the_dashboard_shows_the_quote_cards_and_the_funnel(client, owner, quote
     assert hints["quotes-accepted"] == "EUR\xa01,300.00"
     html = response.content.decode()
     assert '<title id="desk-funnel-title">' in html
-    assert "Conversations 4, Opportunities 3, Quotes sent 2, Accepted 1" in html
+    assert "Conversations 4, Opportunities 3, Quotes sent 2, Quotes accepted 1" in html
     assert "99,999" not in html
 
 
