@@ -345,7 +345,8 @@ def prepare_quote(state: TurnState, args: PrepareQuoteArgs) -> dict[str, Any]:
     The opportunity's draft with the same lines (from an earlier turn) is returned instead
     of a new one. With ``Tenant.quotes_send_without_approval`` the commit sends it too.
     """
-    opportunity = None if state.opportunity else state.quotable_opportunity()
+    # The one the turn registers is this one when it exists (register_opportunity updates it).
+    opportunity = state.quotable_opportunity()
     if state.opportunity is None and opportunity is None:
         raise ToolError(
             "this conversation has no open opportunity: call register_opportunity with the "

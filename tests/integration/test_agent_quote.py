@@ -274,7 +274,10 @@ def test_asking_again_in_a_later_turn_returns_the_draft_with_the_same_lines(shop
     turn(conversation)
     first = draft_of(shop, conversation)
 
-    fake_llm.tool_calls(("prepare_quote", {"lines": QUOTE_LINES}))
+    fake_llm.tool_calls(
+        ("register_opportunity", {"problem_statement": "Laboratorio de aguas: pH y turbidez."}),
+        ("prepare_quote", {"lines": QUOTE_LINES}),
+    )
     fake_llm.text("Su presupuesto ya está preparado; un comercial lo confirmará.")
     say(shop, "¿Me lo prepara?", conversation=conversation)
     result = turn(conversation)
@@ -283,7 +286,7 @@ def test_asking_again_in_a_later_turn_returns_the_draft_with_the_same_lines(shop
     assert (
         f"quotes: {first.reference} draft, total 6388.80 EUR" in fake_llm.requests[-2].system_prompt
     )
-    [again] = tool_results(fake_llm.requests[-1])
+    [_, again] = tool_results(fake_llm.requests[-1])
     assert again["quote"] == first.reference and again["total"] == str(first.total)
     assert "nothing new was created" in again["status"]
     assert result.quote is None and draft_of(shop, conversation) == first
@@ -324,3 +327,24 @@ def test_by_default_a_draft_is_not_sent(shop, fake_llm):
 
     assert draft_of(shop, conversation).status == Quote.Status.DRAFT
     assert len(replies(shop, conversation)) == 1
+
+
+def test_an_llm_that_fails_after_preparing_leaves_no_quote_and_a_rep_is_told(
+    shop, fake_llm, settings
+):
+    settings.LLM_MAX_RETRIES = 0
+    fake_llm.tool_calls(
+        ("register_opportunity", {"problem_statement": "Laboratorio de aguas: equipos de pH."}),
+        ("prepare_quote", {"lines": QUOTE_LINES}),
+    )
+    fake_llm.status(500)
+    conversation = say(shop, QUOTE_REQUEST)
+
+    result = turn(conversation)
+
+    assert result.mode == "fallback" and result.quote is None
+    assert "le preparará el presupuesto" in result.reply  # the fallback prices nothing
+    assert quotes(shop) == []
+    with tenant_scope(shop):
+        conversation.refresh_from_db()
+    assert conversation.needs_attention and "asked for a quote" in conversation.attention_reason
