@@ -41,12 +41,7 @@ MUTED = (108, 117, 125)
 RULE = (206, 212, 218)
 HEAD_FILL = (241, 243, 245)
 LOGO_MAX_W, LOGO_MAX_H = 50.0, 20.0
-CONTEXT = "quote PDF"
 NO_DISCOUNT = "\u2013"  # an en dash
-
-
-def _label(text: str) -> str:
-    return pgettext(CONTEXT, text)
 
 
 def amount_format(value: Decimal | int, places: int) -> str:
@@ -98,7 +93,7 @@ class _Document(FPDF):
         self.set_y(-12)
         self.set_font(FONT, size=7.5)
         self.set_text_color(*MUTED)
-        page = _label("Page %(page)s of %(pages)s") % {
+        page = pgettext("quote PDF", "Page %(page)s of %(pages)s") % {
             "page": self.page_no(),
             "pages": "{nb}",
         }
@@ -183,16 +178,23 @@ def _header(pdf: FPDF, quote: Quote) -> None:
     pdf.set_xy(right - column, pdf.t_margin)
     pdf.set_text_color(*INK)
     pdf.set_font(FONT, "B", 17)
-    pdf.cell(column, 8, _label("Quote %(reference)s") % {"reference": quote.reference}, align="R")
+    pdf.cell(
+        column,
+        8,
+        pgettext("quote PDF", "Quote %(reference)s") % {"reference": quote.reference},
+        align="R",
+    )
     pdf.set_xy(right - column, pdf.t_margin + 9)
     pdf.set_font(FONT, size=9)
     pdf.set_text_color(*MUTED)
     rows = [
-        (_label("Date"), _day(timezone.localtime(_issued(quote)).date())),
-        (_label("Valid until"), _day(quote.valid_until)),
+        (pgettext("quote PDF", "Date"), _day(timezone.localtime(_issued(quote)).date())),
+        (pgettext("quote PDF", "Valid until"), _day(quote.valid_until)),
     ]
     if quote.status == Quote.Status.DRAFT:
-        rows.append((_label("Status"), _label("Draft, not yet approved")))
+        rows.append(
+            (pgettext("quote PDF", "Status"), pgettext("quote PDF", "Draft, not yet approved"))
+        )
     for label, value in rows:
         pdf.set_x(right - column)
         pdf.cell(column, 5, f"{label}: {value}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -215,14 +217,14 @@ def _customer(pdf: FPDF, quote: Quote) -> None:
     if division is not None:
         lines.append(f"{division.company.name} · {division.name}")
     if contact.email:
-        lines.append(f"{_label('E-mail')}: {contact.email}")
+        lines.append(pgettext("quote PDF", "E-mail") + f": {contact.email}")
     if contact.phone_number:
-        lines.append(f"{_label('Phone')}: {contact.phone_number}")
+        lines.append(pgettext("quote PDF", "Phone") + f": {contact.phone_number}")
     if not lines:
         return
     pdf.set_font(FONT, "B", 9)
     pdf.set_text_color(*MUTED)
-    pdf.cell(0, 5, _label("Customer").upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, pgettext("quote PDF", "Customer").upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(*INK)
     for index, text in enumerate(lines):
         pdf.set_font(FONT, "B" if index == 0 and contact.full_name else "", 10)
@@ -232,12 +234,12 @@ def _customer(pdf: FPDF, quote: Quote) -> None:
 
 def _lines_table(pdf: FPDF, quote: Quote, lines: list[QuoteLine]) -> None:
     headings = [
-        _label("SKU"),
-        _label("Product"),
-        _label("Qty"),
-        _label("Unit price"),
-        _label("Discount"),
-        _label("Total"),
+        pgettext("quote PDF", "SKU"),
+        pgettext("quote PDF", "Product"),
+        pgettext("quote PDF", "Qty"),
+        pgettext("quote PDF", "Unit price"),
+        pgettext("quote PDF", "Discount"),
+        pgettext("quote PDF", "Total"),
     ]
     pdf.set_font(FONT, size=8.5)
     pdf.set_text_color(*INK)
@@ -269,13 +271,13 @@ def _lines_table(pdf: FPDF, quote: Quote, lines: list[QuoteLine]) -> None:
 
 def _totals(pdf: FPDF, quote: Quote) -> None:
     rows = [
-        (_label("Subtotal"), money_format(quote.subtotal, quote.currency), ""),
+        (pgettext("quote PDF", "Subtotal"), money_format(quote.subtotal, quote.currency), ""),
         (
-            _label("Tax (%(rate)s)") % {"rate": _percent(quote.tax_rate)},
+            pgettext("quote PDF", "Tax (%(rate)s)") % {"rate": _percent(quote.tax_rate)},
             money_format(quote.tax_amount, quote.currency),
             "",
         ),
-        (_label("Total"), money_format(quote.total, quote.currency), "B"),
+        (pgettext("quote PDF", "Total"), money_format(quote.total, quote.currency), "B"),
     ]
     label_width, value_width = 45.0, 38.0
     x = pdf.w - pdf.r_margin - label_width - value_width
@@ -329,7 +331,7 @@ def quote_pdf_render(quote: Quote) -> bytes:
         _customer(pdf, quote)
         _lines_table(pdf, quote, lines)
         _totals(pdf, quote)
-        _section(pdf, _label("Notes"), quote.notes, 9.5)
-        _section(pdf, _label("Terms and conditions"), quote.tenant.quote_terms, 8)
+        _section(pdf, pgettext("quote PDF", "Notes"), quote.notes, 9.5)
+        _section(pdf, pgettext("quote PDF", "Terms and conditions"), quote.tenant.quote_terms, 8)
         output: Any = pdf.output()
     return bytes(output)
