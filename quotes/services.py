@@ -254,9 +254,7 @@ def is_past_validity(quote: Quote, today: date | None = None) -> bool:
     return quote.valid_until < (today or timezone.localdate())
 
 
-def quote_preview(
-    *, tenant: Tenant, lines: Sequence[LineRequest]
-) -> tuple[Quote, list[QuoteLine]]:
+def quote_preview(*, tenant: Tenant, lines: Sequence[LineRequest]) -> tuple[Quote, list[QuoteLine]]:
     """What :func:`quote_prepare` would build for these lines, unsaved and unnumbered:
     refused in the same way, and nothing is written (the agent checks its quote with it
     and prepares it when its turn commits)."""
@@ -392,7 +390,9 @@ def quote_approve(*, quote: Quote, actor: Actor) -> Quote:
 
 def quote_caption(quote: Quote) -> str:
     """The chat text that goes with the PDF, in the quote's language."""
-    from django.utils.formats import date_format, number_format
+    from django.utils.formats import date_format
+
+    from quotes.pdf import amount_format  # the PDF's and the desk's notation: 1.450,00
 
     with override(quote.language):
         return gettext(
@@ -401,7 +401,7 @@ def quote_caption(quote: Quote) -> str:
         ) % {
             "ref": quote.reference,
             "lines": quote.lines.count(),
-            "total": number_format(quote.total, 2, use_l10n=True, force_grouping=True),
+            "total": amount_format(quote.total, 2),
             "currency": quote.currency,
             "date": date_format(quote.valid_until, "SHORT_DATE_FORMAT", use_l10n=True),
         }

@@ -18,6 +18,7 @@ from quotes.services import (
     QuoteRefused,
     quote_accept,
     quote_approve,
+    quote_caption,
     quote_lines_set,
     quote_prepare,
     quote_reject,
@@ -230,3 +231,11 @@ def test_expiry_sweeps_open_quotes_only(tenant_a, catalog, opportunity, owner):
         open_quote.refresh_from_db()
         rejected.refresh_from_db()
     assert (open_quote.status, rejected.status) == (Quote.Status.EXPIRED, Quote.Status.REJECTED)
+
+
+def test_the_caption_writes_money_as_the_pdf_does(tenant_a, catalog, opportunity):
+    quote = _prepare(tenant_a, opportunity, [LineRequest("HC-2100Q", 1)])
+    with tenant_scope(tenant_a):
+        assert "1.450,00 EUR" in quote_caption(quote)
+        quote.language = "en"
+        assert "1,450.00 EUR" in quote_caption(quote)
