@@ -233,8 +233,10 @@ def turn_commit(*, turn: TurnInput, result: TurnResult) -> TurnResult | None:
                 if state.handoff_reason
                 else result.metadata or None,
             )
-            if quote is not None and state.tenant.quotes_send_without_approval:
+            sends = state.tenant.quotes_send_without_approval and not state.handoff_reason
+            if quote is not None and sends:
                 # After the reply that announces it: the document and its Accept button last.
+                # A turn that hands off leaves the draft to the rep who takes over.
                 _quote_send(quote, conversation)
         _record_usage(state.tenant, conversation, message, result.steps)
         if on_bot and result.mode == "fallback" and not state.handoff_reason:

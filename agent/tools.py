@@ -375,7 +375,7 @@ def prepare_quote(state: TurnState, args: PrepareQuoteArgs) -> dict[str, Any]:
                     status="draft (already prepared earlier, nothing new was created)",
                     note="A sales rep will confirm it before it is sent; tell the customer so.",
                 )
-    if state.tenant.quotes_send_without_approval:
+    if state.tenant.quotes_send_without_approval and not state.handoff_reason:
         note = (
             "The quote is sent to the customer right after your reply, as a document with its "
             "reference and an Accept button. Tell the customer so; do not repeat every line."

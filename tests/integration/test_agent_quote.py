@@ -348,3 +348,23 @@ def test_an_llm_that_fails_after_preparing_leaves_no_quote_and_a_rep_is_told(
     with tenant_scope(shop):
         conversation.refresh_from_db()
     assert conversation.needs_attention and "asked for a quote" in conversation.attention_reason
+
+
+def test_a_turn_that_hands_off_leaves_the_draft_to_the_rep_even_with_sending_allowed(
+    shop, fake_llm
+):
+    shop.quotes_send_without_approval = True
+    shop.save()
+    fake_llm.tool_calls(
+        ("register_opportunity", {"problem_statement": "Laboratorio de aguas: equipos de pH."}),
+        ("request_human_handoff", {"reason": "quiere condiciones de pago a 90 días"}),
+        ("prepare_quote", {"lines": QUOTE_LINES}),
+    )
+    fake_llm.text("Un comercial le atenderá y le confirmará el presupuesto.")
+    conversation = say(shop, QUOTE_REQUEST + " Y pago a 90 días.")
+
+    turn(conversation)
+
+    assert "sales rep will confirm" in tool_results(fake_llm.requests[1])[2]["note"]
+    assert draft_of(shop, conversation).status == Quote.Status.DRAFT
+    assert len(replies(shop, conversation)) == 1
