@@ -37,9 +37,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.audit import Actor, user_display_name
+from crm.selectors import audit_trail
 from desk.admin import fragments
 from desk.admin.opportunities import EMPTY, money_display
 from desk.admin.quote_views import QuoteViews, quote_url
+from desk.audit import audit_trail_table
 from quotes.models import Quote, QuoteLine
 from quotes.services import (
     LineRequest,
@@ -240,6 +242,7 @@ class QuoteAdmin(TenantOwnedAdmin):
                     ]
                 },
             ),
+            (_("History"), {"fields": ["history"]}),
             (
                 _("Record"),
                 {"fields": ["sent_at", "accepted_at", "rejected_at"], "classes": ["collapse"]},
@@ -257,6 +260,7 @@ class QuoteAdmin(TenantOwnedAdmin):
             "valid_until_shown",
             "creator",
             "approval",
+            "history",
             "sent_at",
             "accepted_at",
             "rejected_at",
@@ -348,6 +352,17 @@ class QuoteAdmin(TenantOwnedAdmin):
         who = user_display_name(obj.approved_by) if obj.approved_by else EMPTY
         when = date_format(obj.approved_at, "SHORT_DATETIME_FORMAT")
         return f"{who} · {when}"
+
+    @admin.display(description=_("audit trail"))
+    def history(self, obj: Quote) -> str:
+        """The quote's entries of its opportunity's audit trail: who prepared, edited,
+        approved, sent it, and the customer's answer."""
+        entries = [
+            entry
+            for entry in audit_trail(opportunity=obj.opportunity)
+            if entry.action.startswith("quotes.quote.") and entry.note == obj.reference
+        ]
+        return audit_trail_table(entries)
 
     # ---- saving: the lines through quotes.services only ----------------------------
 

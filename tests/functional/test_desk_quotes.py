@@ -225,6 +225,8 @@ def test_approve_then_send_stores_the_reply_carrying_the_quote_and_enqueues_its_
     assert quote.status == Quote.Status.APPROVED and quote.approved_by == teammate
     page = client.get(_url(draft)).content.decode()
     assert 'name="approve"' not in page and 'value="Send"' in page
+    history = page.split('class="form-row field-history"', 1)[1]
+    assert "Quote prepared" in history and "Quote approved" in history
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(_url(draft, "send"), follow=True)
     assert "is being sent to the customer" in response.content.decode()
