@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from crm.audit import Action, action_label
 from crm.models import AuditEntry, Conversation, LeadOpportunity
+from quotes.models import Quote
 
 STATUS_LABELS = {
     **dict(LeadOpportunity.Status.choices),
@@ -23,11 +27,48 @@ STATUS_ACTIONS = {
     Action.CONVERSATION_REOPENED,
 }
 
+# A quote's entries (but an edit, whose from/to are totals) go between quote statuses.
+QUOTE_STATUS_ACTIONS = {
+    Action.QUOTE_CREATED,
+    Action.QUOTE_APPROVED,
+    Action.QUOTE_SENT,
+    Action.QUOTE_ACCEPTED,
+    Action.QUOTE_REJECTED,
+    Action.QUOTE_EXPIRED,
+}
+QUOTE_STATUS_LABELS = dict(Quote.Status.choices)
+
 
 def _value(entry: AuditEntry, value: str) -> str:
     if entry.action in STATUS_ACTIONS:
         return str(STATUS_LABELS.get(value, value))
+    if entry.action in QUOTE_STATUS_ACTIONS:
+        return str(QUOTE_STATUS_LABELS.get(value, value))
     return value
+
+
+def _quote_lines(value: Any) -> Any:
+    """A quote edit's lines ``[[sku, quantity, discount], ...]`` as people read them:
+    "2 x HL-TUR-5200, 3 x RE-FOR-4000 (-10 %)"."""
+    if not isinstance(value, list) or not all(
+        isinstance(line, list) and len(line) == 3 for line in value
+    ):
+        return value
+    shown = []
+    for sku, quantity, discount in value:
+        try:
+            off = Decimal(str(discount))
+        except InvalidOperation:
+            off = Decimal("0")
+        text = f"{quantity} x {sku}"
+        shown.append(f"{text} (-{off.normalize():f} %)" if off else text)
+    return ", ".join(shown)
+
+
+def _change(entry: AuditEntry, name: str, pair: list[Any]) -> tuple[str, Any, Any]:
+    if entry.action == Action.QUOTE_UPDATED and name == "lines":
+        return name, _quote_lines(pair[0]), _quote_lines(pair[1])
+    return name, pair[0], pair[1]
 
 
 def audit_rows(entries: list[AuditEntry]) -> list[dict[str, object]]:
@@ -41,7 +82,7 @@ def audit_rows(entries: list[AuditEntry]) -> list[dict[str, object]]:
             "from": _value(entry, entry.from_value),
             "to": _value(entry, entry.to_value),
             "changes": [
-                (name, pair[0], pair[1])
+                _change(entry, name, pair)
                 for name, pair in (entry.changes or {}).items()
                 if name not in ("status",) and isinstance(pair, list) and len(pair) == 2
             ],

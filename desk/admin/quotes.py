@@ -242,7 +242,7 @@ class QuoteAdmin(TenantOwnedAdmin):
                     ]
                 },
             ),
-            (_("History"), {"fields": ["history"]}),
+            (_("History"), {"fields": ["history"], "classes": ["collapse"]}),
             (
                 _("Record"),
                 {"fields": ["sent_at", "accepted_at", "rejected_at"], "classes": ["collapse"]},

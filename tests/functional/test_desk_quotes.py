@@ -167,6 +167,8 @@ def test_a_draft_s_lines_are_edited_with_catalog_prices_and_a_forged_price_is_ig
     assert quote.notes == "Entrega en 2 semanas."
     with tenant_scope(draft.tenant):
         assert AuditEntry.objects.filter(action="quotes.quote.updated").count() == 1
+    history = client.get(_url(draft)).content.decode().split("field-history", 1)[1]
+    assert "lines: 2 x HC-2100Q → 3 x HC-2100Q (-10 %), 2 x PH-ELEC-01" in history
     page = client.get(_url(draft)).content.decode()
     assert "Electrodo de pH" in page  # the product's name, from the catalog
 
