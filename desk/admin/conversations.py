@@ -142,7 +142,7 @@ class ConversationAdmin(CrmRecordAdmin):
     change_list_template = "admin/crm/conversation/change_list.html"
 
     class Media:
-        css = {"all": ["desk/conversations.css"]}
+        css = {"all": ["desk/conversations.css", "desk/quotes.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return inbox_annotate(super().get_queryset(request), user_id=request.user.pk)
@@ -174,6 +174,7 @@ class ConversationAdmin(CrmRecordAdmin):
                     "fields": [
                         "contact_card",
                         "opportunity_links",
+                        "quote_links",
                         "channel",
                         "status",
                         "attention",
@@ -210,6 +211,7 @@ class ConversationAdmin(CrmRecordAdmin):
         readonly += [
             "contact_card",
             "opportunity_links",
+            "quote_links",
             "channel",
             "status",
             "attention",
@@ -273,6 +275,10 @@ class ConversationAdmin(CrmRecordAdmin):
     @admin.display(description=_("opportunities"))
     def opportunity_links(self, obj: Conversation) -> str:
         return fragments.opportunity_links(obj.opportunities.order_by("-created_at", "-pk"))
+
+    @admin.display(description=_("quotes"))
+    def quote_links(self, obj: Conversation) -> str:
+        return fragments.quote_links(obj.quotes.order_by("-created_at", "-pk"))
 
     @admin.display(description=_("flag"))
     def attention(self, obj: Conversation) -> str:

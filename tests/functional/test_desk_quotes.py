@@ -334,6 +334,8 @@ def test_the_opportunity_page_lists_its_quotes_and_offers_prepare_a_quote(client
     assert f'href="{_url(draft)}">Q-00001</a>' in html
     assert "desk-quote-draft" in html and "3,509.00" in html
     assert reverse("admin:quotes_quote_prepare", args=[draft.opportunity_id]) in html
+    page = client.get(reverse("admin:crm_conversation_change", args=[draft.conversation_id]))
+    assert f'href="{_url(draft)}">Q-00001</a>' in page.content.decode()
 
 
 def _settings(tenant, **quote_fields):
