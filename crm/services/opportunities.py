@@ -79,15 +79,16 @@ def opportunity_register(
     status: str = Status.QUALIFIED,
     actor: Actor,
 ) -> tuple[LeadOpportunity, bool]:
-    """The conversation's open opportunity, created or updated with the customer's need;
-    ``(opportunity, created)``. The contact's problem statement follows it."""
+    """The conversation's open opportunity (not closed, not won), created or updated with
+    the customer's need; ``(opportunity, created)``. The contact's problem statement
+    follows it. A quoted opportunity stays quoted when the need is restated."""
     if status not in Status.values:
         raise ValidationError({"status": f"Unknown opportunity status {status!r}."})
     opportunity = None
     if conversation is not None:
         opportunity = (
             LeadOpportunity.objects.filter(conversation=conversation)
-            .exclude(status=Status.CLOSED)
+            .exclude(status__in=(Status.CLOSED, Status.WON))
             .order_by("-created_at")
             .first()
         )
@@ -112,6 +113,8 @@ def opportunity_register(
         old = LeadOpportunity(
             problem_statement=opportunity.problem_statement, status=opportunity.status
         )
+        if opportunity.status == Status.QUOTED and status == Status.QUALIFIED:
+            status = Status.QUOTED  # a quote was sent: refining the need does not undo it
         opportunity.problem_statement, opportunity.status = problem_statement, status
         changes = field_changes(old, opportunity, ["problem_statement", "status"])
         if changes:

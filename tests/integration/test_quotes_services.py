@@ -239,3 +239,34 @@ def test_the_caption_writes_money_as_the_pdf_does(tenant_a, catalog, opportunity
         assert "1.450,00 EUR" in quote_caption(quote)
         quote.language = "en"
         assert "1,450.00 EUR" in quote_caption(quote)
+
+
+def test_restating_the_need_keeps_a_quoted_opportunity_and_a_won_one_is_not_reused(
+    tenant_a, catalog, opportunity, owner
+):
+    from crm.services import opportunity_register
+
+    quote = _prepare(tenant_a, opportunity, [LineRequest("HC-2100Q", 1)])
+    with tenant_scope(tenant_a):
+        quote_send(quote=quote, actor=Actor.rep(owner))
+        again, created = opportunity_register(
+            contact=opportunity.contact,
+            conversation=opportunity.conversation,
+            problem_statement="Turbidez 0-100 NTU, dos equipos",
+            actor=AGENT,
+        )
+        assert (again.pk, created, again.status) == (
+            opportunity.pk,
+            False,
+            LeadOpportunity.Status.QUOTED,
+        )
+        quote_accept(quote=quote, actor=Actor.system("Customer"), via="text")
+        new, created = opportunity_register(
+            contact=opportunity.contact,
+            conversation=opportunity.conversation,
+            problem_statement="Ahora un medidor de pH",
+            actor=AGENT,
+        )
+        opportunity.refresh_from_db()
+    assert created and new.pk != opportunity.pk
+    assert opportunity.status == LeadOpportunity.Status.WON
