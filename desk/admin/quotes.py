@@ -68,6 +68,36 @@ def quote_creator(quote: Quote) -> str:
     return str(quote.get_created_by_kind_display())
 
 
+class _ChoicesFilter(admin.SimpleListFilter):
+    """A filter on a choices field of the quote, titled in the member's language."""
+
+    field = ""
+    options: list[tuple[str, Any]] = []
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(self.options)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in {key for key, _label in self.options}:
+            return queryset.none()
+        return queryset.filter(**{self.field: value})
+
+
+class StatusFilter(_ChoicesFilter):
+    title = _("status")
+    parameter_name = field = "status"
+    options = Quote.Status.choices
+
+
+class CreatedByFilter(_ChoicesFilter):
+    title = _("prepared by")
+    parameter_name = field = "created_by_kind"
+    options = Quote.CreatedBy.choices
+
+
 # ---- the lines -----------------------------------------------------------------------
 
 
@@ -80,6 +110,7 @@ class QuoteLineForm(forms.ModelForm):
     class Meta:
         model = QuoteLine
         fields = ["quantity", "discount_percent"]
+        labels = {"quantity": _("Quantity")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -162,19 +193,23 @@ class QuoteLineInline(TenantOwnedInline):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if self._editable(request, obj):
             return ["line_sku", "product_name", "quantity", "discount_percent", *self._prices]
-        return ["sku", "product_name", "quantity", "discount_percent", *self._prices]
+        return ["sku", "product_name", "quantity_shown", "discount_percent", *self._prices]
 
     _prices = ["unit_price_shown", "line_total_shown"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = ["product_name", *self._prices]
         if not self._editable(request, obj):
-            readonly += ["sku", "quantity", "discount_percent"]
+            readonly += ["sku", "quantity_shown", "discount_percent"]
         return readonly
 
     @admin.display(description=_("product"))
     def product_name(self, line: QuoteLine) -> str:
         return line.name if line.pk else EMPTY
+
+    @admin.display(description=_("Quantity"))
+    def quantity_shown(self, line: QuoteLine) -> int:
+        return line.quantity
 
     @admin.display(description=_("unit price"))
     def unit_price_shown(self, line: QuoteLine) -> str:
@@ -192,6 +227,7 @@ class QuoteForm(forms.ModelForm):
     class Meta:
         model = Quote
         fields = ["notes"]
+        labels = {"notes": _("Notes")}
         widgets = {"notes": forms.Textarea(attrs={"rows": 3, "cols": 80})}
 
 
@@ -209,7 +245,7 @@ class QuoteAdmin(TenantOwnedAdmin):
         "creator",
     ]
     list_display_links = None
-    list_filter = ["status", "created_by_kind"]
+    list_filter = [StatusFilter, CreatedByFilter]
     list_select_related = ["contact__division__company", "opportunity", "created_by", "tenant"]
     search_fields = [
         "lines__sku",
@@ -245,7 +281,10 @@ class QuoteAdmin(TenantOwnedAdmin):
             (_("History"), {"fields": ["history"], "classes": ["collapse"]}),
             (
                 _("Record"),
-                {"fields": ["sent_at", "accepted_at", "rejected_at"], "classes": ["collapse"]},
+                {
+                    "fields": ["sent_when", "accepted_when", "rejected_when"],
+                    "classes": ["collapse"],
+                },
             ),
         ]
 
@@ -261,9 +300,9 @@ class QuoteAdmin(TenantOwnedAdmin):
             "creator",
             "approval",
             "history",
-            "sent_at",
-            "accepted_at",
-            "rejected_at",
+            "sent_when",
+            "accepted_when",
+            "rejected_when",
         ]
         if not (isinstance(obj, Quote) and obj.is_editable):
             readonly.append("notes")
@@ -352,6 +391,21 @@ class QuoteAdmin(TenantOwnedAdmin):
         who = user_display_name(obj.approved_by) if obj.approved_by else EMPTY
         when = date_format(obj.approved_at, "SHORT_DATETIME_FORMAT")
         return f"{who} · {when}"
+
+    def _when(self, value: Any) -> str:
+        return date_format(value, "SHORT_DATETIME_FORMAT") if value else EMPTY
+
+    @admin.display(description=_("sent"))
+    def sent_when(self, obj: Quote) -> str:
+        return self._when(obj.sent_at)
+
+    @admin.display(description=_("accepted"))
+    def accepted_when(self, obj: Quote) -> str:
+        return self._when(obj.accepted_at)
+
+    @admin.display(description=_("rejected"))
+    def rejected_when(self, obj: Quote) -> str:
+        return self._when(obj.rejected_at)
 
     @admin.display(description=_("audit trail"))
     def history(self, obj: Quote) -> str:

@@ -124,8 +124,10 @@ def test_the_list_shows_the_quote_and_finds_it_by_reference_and_sku(client, team
         found = client.get(CHANGELIST, {"q": term}).context["cl"].result_list
         assert [q.pk for q in found] == [draft.pk], term
     assert not client.get(CHANGELIST, {"q": "Q-00002"}).context["cl"].result_list
-    assert client.get(CHANGELIST, {"status__exact": "sent"}).context["cl"].result_count == 0
-    assert client.get(CHANGELIST, {"status__exact": "draft"}).context["cl"].result_count == 1
+    assert client.get(CHANGELIST, {"status": "sent"}).context["cl"].result_count == 0
+    assert client.get(CHANGELIST, {"status": "draft"}).context["cl"].result_count == 1
+    assert client.get(CHANGELIST, {"created_by_kind": "agent"}).context["cl"].result_count == 1
+    assert client.get(CHANGELIST, {"created_by_kind": "rep"}).context["cl"].result_count == 0
 
 
 def test_a_draft_s_lines_are_edited_with_catalog_prices_and_a_forged_price_is_ignored(
