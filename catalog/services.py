@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -261,8 +262,14 @@ def _clean_all(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     chunks = [pairs[start : start + CLEAN_CHUNK] for start in range(0, len(pairs), CLEAN_CHUNK)]
     # spawn: a fork would copy this process's threads' state (the vector store's client, torch).
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return [cleaned for part in pool.map(clean_fields, chunks) for cleaned in part]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return [cleaned for part in pool.map(clean_fields, chunks) for cleaned in part]
+    except (BrokenProcessPool, OSError):
+        # No processes here (a main module that starts work when imported, no fork
+        # allowed...): cleaning is the same in this process, only slower.
+        logger.warning("catalog import: cleaning in this process (no process pool)")
+        return clean_fields(pairs)
 
 
 @dataclass
@@ -363,13 +370,19 @@ def catalog_import(
             if progress:
                 progress(done, summary.total)
 
+    batches = [changes[start : start + BATCH] for start in range(0, len(changes), BATCH)]
+    rows_done = skipped
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-store") as storer:
-        for start in range(0, len(changes), BATCH):
-            batch = changes[start : start + BATCH]
-            products = _write_batch(batch, existing, summary)
-            prepared = index.index_prepare(tenant=tenant, products=products)
-            storing = storer.submit(_store, tenant, prepared)
-            stored.append((storing, skipped + start + len(batch)))
+        written = _write_batch(batches[0], existing, summary) if batches else []
+        for number, batch in enumerate(batches):
+            prepared = index.index_prepare(tenant=tenant, products=written)
+            # The next batch is written now, before this one is given to the vector store:
+            # the store of the batch before ran during the embedding and is over, so the
+            # database writes do not wait on it for the interpreter (they took 5x longer).
+            if number + 1 < len(batches):
+                written = _write_batch(batches[number + 1], existing, summary)
+            rows_done += len(batch)
+            stored.append((storer.submit(_store, tenant, prepared), rows_done))
             report(wait_all=False)
         report(wait_all=True)
 
