@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, override
 
 from catalog.models import Product
+from catalog.text import sku_key
 from crm.audit import Action, Actor, audit_record
 from crm.events import EventType, event_publish
 from crm.models import Conversation, LeadOpportunity, Message
@@ -64,11 +65,6 @@ def money(value: Decimal) -> Decimal:
 
 def line_total(*, quantity: int, unit_price: Decimal, discount_percent: Decimal) -> Decimal:
     return money(quantity * unit_price * (Decimal("100") - discount_percent) / Decimal("100"))
-
-
-def sku_key(sku: str) -> str:
-    """How a typed SKU is compared: case, spaces, dashes and dots do not matter."""
-    return "".join(ch for ch in sku.upper() if ch.isalnum())
 
 
 def _requested(lines: Sequence[LineRequest]) -> list[LineRequest]:

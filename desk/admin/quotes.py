@@ -43,15 +43,7 @@ from desk.admin.opportunities import EMPTY, money_display
 from desk.admin.quote_views import QuoteViews, quote_url
 from desk.audit import audit_trail_table
 from quotes.models import Quote, QuoteLine
-from quotes.services import (
-    LineRequest,
-    QuoteRefused,
-    _check,
-    _products,
-    _requested,
-    quote_lines_set,
-    sku_key,
-)
+from quotes.services import LineRequest, QuoteRefused, quote_lines_set, quote_preview
 from tenants.admin_base import ReadOnlyAdminMixin, TenantOwnedAdmin, TenantOwnedInline
 
 REFERENCE = re.compile(r"^\s*q?-?\s*0*(\d{1,9})\s*$", re.IGNORECASE)
@@ -147,12 +139,7 @@ class QuoteLineFormSet(BaseInlineFormSet):
                 )
             )
         try:
-            merged = _requested(requests)
-            products = _products(self.instance.tenant, merged)
-            currency = ""
-            for request in merged:
-                product = _check(products.get(sku_key(request.sku)), request.sku, currency)
-                currency = currency or (product.currency or "").upper()
+            quote_preview(tenant=self.instance.tenant, lines=requests)
         except QuoteRefused as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from exc
         self.line_requests = requests
