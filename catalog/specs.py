@@ -244,9 +244,13 @@ class SpecTable:
         tolerance = 1e-6 * max(1.0, abs(q.hi))
         covers = (column.lo <= q.lo + tolerance) & (column.hi >= q.hi - tolerance)
         if q.kind == VALUE:
-            # An exact value (a standard of 1000 NTU) first, then every range that holds it.
+            # An exact value (a standard of 1000 NTU) first, then every range that holds it,
+            # the narrower the range for that value the higher (50 NTU: 0-100 before 0-4000),
+            # so a catalog's order never decides between ranges that all hold it.
             exact = _close(column.lo, q.lo) & _close(column.hi, q.hi)
-            score = np.where(exact, 1.0, np.where(covers, 0.8, -0.5))
+            scale = max(abs(q.hi), tolerance)
+            tightness = scale / np.maximum(column.hi - column.lo, scale)
+            score = np.where(exact, 1.0, np.where(covers, 0.76 + 0.04 * tightness, -0.5))
         else:
             span = max(q.hi - q.lo, tolerance)
             tightness = span / np.maximum(column.hi - column.lo, span)

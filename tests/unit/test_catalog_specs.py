@@ -96,6 +96,17 @@ def test_a_range_that_covers_the_value_scores_above_one_that_does_not():
     assert value[0] < 0 < value[1]
 
 
+def test_of_the_ranges_that_hold_a_value_the_narrowest_scores_highest():
+    """Not the catalog's order: the import writes products longest text first."""
+    ranges = ["Rango: 0 a 4.000 NTU", "Rango: 0-1.000 NTU", "Rango: 0-100 NTU"]
+    table = SpecTable([parse(text) for text in ranges])
+    scores = table.scores([Quantity("turbidity", 50, 50, VALUE)])
+    assert scores[2] > scores[1] > scores[0] > 0
+    assert scores[2] < 1.0  # an exact value still scores above every range that holds it
+    exact = SpecTable([parse("Patrón: 50 NTU"), parse("Rango: 0-100 NTU")])
+    assert exact.scores([Quantity("turbidity", 50, 50, VALUE)])[0] > scores[2]
+
+
 def test_a_resolution_as_fine_as_asked_scores_above_a_coarser_one():
     table = SpecTable([parse("Resolución: 0,1 µS/cm"), parse("Resolución: 0,01 µS/cm")])
     scores = table.scores(parse("conductímetro con resolución 0,01 µS/cm"))
