@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from catalog.index import HNSW_CONFIGURATION, get_collection
 from catalog.search import search
 from tenants.scoping import tenant_scope
 from tests.factories.catalog import CATALOG, load
@@ -54,6 +55,24 @@ def test_each_mode_answers_and_fused_is_the_default(catalog_a):
     for mode in ("dense", "lexical", "fused"):
         hits = top(catalog_a, "medidor de pH para laboratorio", mode=mode)
         assert hits and hits[0] == "HL-PH-300", mode
+
+
+def test_the_index_holds_vectors_and_the_metadata_it_is_read_by_in_a_cosine_graph(catalog_a):
+    """Search filters on category and brand, drift compares sku and content hash; nothing
+    reads the documents back, so they are not stored. The graph measures cosine distance and
+    is built with the candidate list the import's cost was measured with."""
+    with tenant_scope(catalog_a):
+        collection = get_collection(catalog_a)
+        stored = collection.get(include=["documents", "metadatas"])
+    assert len(stored["ids"]) == len(CATALOG)
+    assert stored["documents"] == [None] * len(CATALOG)
+    assert {tuple(sorted(m)) for m in stored["metadatas"]} == {
+        ("brand", "category", "content_hash", "sku")
+    }
+    hnsw = collection.configuration_json["hnsw"]
+    assert hnsw["space"] == "cosine"
+    assert hnsw["ef_construction"] == HNSW_CONFIGURATION["ef_construction"] == 50
+    assert collection.metadata["tenant_id"] == catalog_a.pk
 
 
 def test_filters_limit_the_results(catalog_a):
