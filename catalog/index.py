@@ -43,7 +43,7 @@ STORE_BATCH = 1000  # entries per Chroma upsert
 # store costs less CPU beside the model during an import, at no loss of recall on catalog
 # vectors (benchmarks/README.md, issue 11, sixth pass: recall@10 against exact search is
 # printed by catalog_bench). Existing collections keep the configuration they were created
-# with until ``index_rebuild``.
+# with until ``index_rebuild`` (``manage.py reindex_catalog SLUG``).
 HNSW_CONFIGURATION: CreateHNSWConfiguration = {
     "space": "cosine",
     "ef_construction": 50,
