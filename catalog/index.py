@@ -40,10 +40,10 @@ EMBED_BATCH = 64
 STORE_BATCH = 1000  # entries per Chroma upsert
 # How a new collection builds its HNSW graph. Cosine distance on normalised vectors; a
 # candidate list of 50 while inserting (Chroma's default is 100) and one thread, so the
-# store costs less CPU beside the model during an import, at no loss of recall on catalog
-# vectors (benchmarks/README.md, issue 11, sixth pass: recall@10 against exact search is
-# printed by catalog_bench). Existing collections keep the configuration they were created
-# with until ``index_rebuild`` (``manage.py reindex_catalog SLUG``).
+# store costs less CPU beside the model during an import. Not free: recall@10 against
+# exact search 0.981 against 0.990 at ef 100 on 3,000 catalog vectors (benchmarks/README.md,
+# issue 11, sixth pass; catalog_bench prints it). Existing collections keep the
+# configuration they were created with until ``index_rebuild`` (``reindex_catalog SLUG``).
 HNSW_CONFIGURATION: CreateHNSWConfiguration = {
     "space": "cosine",
     "ef_construction": 50,
