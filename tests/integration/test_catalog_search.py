@@ -60,7 +60,7 @@ def test_each_mode_answers_and_fused_is_the_default(catalog_a):
 def test_the_index_holds_vectors_and_the_metadata_it_is_read_by_in_a_cosine_graph(catalog_a):
     """Search filters on category and brand, drift compares sku and content hash; nothing
     reads the documents back, so they are not stored. The graph measures cosine distance and
-    is built with the candidate list the import's cost was measured with."""
+    is built and searched with the candidate lists its recall was measured with."""
     with tenant_scope(catalog_a):
         collection = get_collection(catalog_a)
         stored = collection.get(include=["documents", "metadatas"])
@@ -71,7 +71,8 @@ def test_the_index_holds_vectors_and_the_metadata_it_is_read_by_in_a_cosine_grap
     }
     hnsw = collection.configuration_json["hnsw"]
     assert hnsw["space"] == "cosine"
-    assert hnsw["ef_construction"] == HNSW_CONFIGURATION["ef_construction"] == 50
+    assert hnsw["ef_construction"] == HNSW_CONFIGURATION["ef_construction"] == 200
+    assert hnsw["ef_search"] == HNSW_CONFIGURATION["ef_search"] == 200
     assert collection.metadata["tenant_id"] == catalog_a.pk
 
 
