@@ -231,7 +231,7 @@ def main() -> None:
         # Like with like: the import embeds in this (the main) thread with the same model,
         # batch size and torch threads as the raw encode.
         print(f"torch threads: {torch.get_num_threads()}; model batch {EMBED_BATCH}")
-        # The machine's own speed drifts by up to a tenth between two encodes minutes apart,
+        # The machine's own speed drifts by up to a fifth between two encodes minutes apart,
         # so one round decides little: the median over the rounds is the figure.
         strict = [ratio for ratio, _ in ratios]
         mean = [ratio for _, ratio in ratios]
